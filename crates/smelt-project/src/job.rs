@@ -1,0 +1,202 @@
+//! Jobs (named task lists) and schedules.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Location, ProjectError};
+use crate::node::{scalar_string, Node};
+
+/// A named list of tasks (`jobs:`), each task a block string for `smelt run`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// The job name.
+    pub name: String,
+    /// Each task as one block string, e.g. `"tap-x mapping target-y"`.
+    pub tasks: Vec<String>,
+    /// Where the job is defined; the runtime uses it when a task names an unknown block.
+    pub location: Location,
+}
+
+impl Job {
+    /// Reads one `jobs:` entry. `tasks` may be a string, a list of strings, or a list whose
+    /// entries are themselves lists of strings (joined with spaces).
+    pub(crate) fn from_node(node: Node<'_>) -> Result<Job, ProjectError> {
+        node.object("each entry of `jobs`")?;
+        let location = node
+            .location()
+            .unwrap_or_else(|| Location::file_start("meltano.yml"));
+        let name = node.opt_string("name")?.ok_or_else(|| {
+            ProjectError::invalid(
+                Some(location.clone()),
+                "a job has no `name`",
+                "add `name: <job_name>` to this entry",
+            )
+        })?;
+        let Some(tasks_node) = node.get("tasks") else {
+            return Err(ProjectError::invalid(
+                Some(location),
+                format!("job `{name}` has no `tasks`"),
+                "add `tasks:` with one block string per task, e.g. `- tap-x target-y`",
+            ));
+        };
+        let tasks_node = tasks_node.node();
+        let shape_error = |n: Node<'_>| {
+            n.wrong_shape(
+                &format!("`tasks` of job `{name}`"),
+                "a string, a list of strings, or a list of lists of strings",
+                "write each task as `- tap-x target-y` (or `- [tap-x, target-y]`)",
+            )
+        };
+        let mut tasks = Vec::new();
+        if let Some(single) = scalar_string(tasks_node.value) {
+            tasks.push(single);
+        } else if tasks_node.value.is_array() {
+            for item in tasks_node.items("tasks")? {
+                let item_node = item.node();
+                match item_node.value {
+                    Value::Array(parts) => {
+                        let mut words = Vec::new();
+                        for part in parts {
+                            words.push(scalar_string(part).ok_or_else(|| shape_error(item_node))?);
+                        }
+                        tasks.push(words.join(" "));
+                    }
+                    other => {
+                        tasks.push(scalar_string(other).ok_or_else(|| shape_error(item_node))?)
+                    }
+                }
+            }
+        } else {
+            return Err(shape_error(tasks_node));
+        }
+        Ok(Job {
+            name,
+            tasks,
+            location,
+        })
+    }
+}
+
+/// A schedule (`schedules:`): a job or an extractor/loader pair to run on an interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// The schedule name.
+    pub name: String,
+    /// A cron expression or `@daily`-style preset.
+    pub interval: Option<String>,
+    /// The job to run (job schedules).
+    pub job: Option<String>,
+    /// The extractor (legacy ELT schedules).
+    pub extractor: Option<String>,
+    /// The loader (legacy ELT schedules).
+    pub loader: Option<String>,
+    /// Extra environment for the run.
+    pub env: BTreeMap<String, String>,
+    /// Where the schedule is defined.
+    pub location: Location,
+    /// Other keys (`transform`, `start_date`, ...), kept as written.
+    pub extra: Map<String, Value>,
+}
+
+impl Schedule {
+    /// Reads one `schedules:` entry.
+    pub(crate) fn from_node(node: Node<'_>) -> Result<Schedule, ProjectError> {
+        let map = node
+            .object("each entry of `schedules`")?
+            .cloned()
+            .unwrap_or_default();
+        let location = node
+            .location()
+            .unwrap_or_else(|| Location::file_start("meltano.yml"));
+        let name = node.opt_string("name")?.ok_or_else(|| {
+            ProjectError::invalid(
+                Some(location.clone()),
+                "a schedule has no `name`",
+                "add `name: <schedule_name>` to this entry",
+            )
+        })?;
+        let known = ["name", "interval", "job", "extractor", "loader", "env"];
+        let extra = map
+            .into_iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .collect();
+        Ok(Schedule {
+            name,
+            interval: node.opt_string("interval")?,
+            job: node.opt_string("job")?,
+            extractor: node.opt_string("extractor")?,
+            loader: node.opt_string("loader")?,
+            env: node.opt_string_map("env")?.unwrap_or_default(),
+            location,
+            extra,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_yaml;
+    use std::path::Path;
+
+    fn job(text: &str) -> Result<Job, ProjectError> {
+        let doc = parse_yaml(text, Path::new("meltano.yml")).unwrap_or_else(|e| panic!("{e}"));
+        Job::from_node(Node {
+            value: &doc.value,
+            pointer: "",
+            map: &doc.source_map,
+        })
+    }
+
+    #[test]
+    fn task_shapes() {
+        let j = job("name: j\ntasks: tap-x target-y\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(j.tasks, vec!["tap-x target-y"]);
+        let j =
+            job("name: j\ntasks:\n- tap-x target-y\n- dbt:run\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(j.tasks, vec!["tap-x target-y", "dbt:run"]);
+        let j = job("name: j\ntasks:\n- [tap-x, m1, target-y]\n- dbt:run\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(j.tasks, vec!["tap-x m1 target-y", "dbt:run"]);
+        assert_eq!(j.location, Location::new("meltano.yml", 1, 1));
+    }
+
+    #[test]
+    fn bad_tasks_are_located() {
+        let err = job("name: j\ntasks:\n- a: b\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("meltano.yml:3:3: `tasks` of job `j` must be"),
+            "{err}"
+        );
+        let err = job("name: j\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("has no `tasks`"), "{err}");
+    }
+
+    #[test]
+    fn schedules_keep_extra_keys() {
+        let doc = parse_yaml(
+            "name: daily\ninterval: '@daily'\nextractor: tap-x\nloader: target-y\ntransform: skip\nenv:\n  A: 1\n",
+            Path::new("meltano.yml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let s = Schedule::from_node(Node {
+            value: &doc.value,
+            pointer: "",
+            map: &doc.source_map,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.interval.as_deref(), Some("@daily"));
+        assert_eq!(s.env.get("A").map(String::as_str), Some("1"));
+        assert_eq!(
+            s.extra.get("transform"),
+            Some(&Value::String("skip".into()))
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! The environment variables a plugin process gets on top of the inherited OS environment.
+//!
+//! Lowest to highest: project `env:`, `.env`, the active environment's `env:`, the plugin's
+//! `env:`, the environment's plugin `env:` (all expanded), then every resolved setting under
+//! each name Meltano exports it as (`<NAMESPACE>_<SETTING>`, `<PLUGIN_NAME>_<SETTING>`, the
+//! parents' names, the setting's `env:`, `MELTANO_<VERB>_<SETTING>`), the plugin "extras"
+//! (`TAP_X__SELECT`, `MELTANO_EXTRACT__LOAD_SCHEMA`, ...), and finally the variables smelt
+//! provides (`MELTANO_PROJECT_ROOT`, `MELTANO_ENVIRONMENT`, `MELTANO_EXTRACTOR_NAME`, ...).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::env_layers::{meltano_vars, EnvLayers};
+use crate::env_names::env_var_name;
+use crate::expand::expand_str;
+use crate::plugin::Plugin;
+use crate::plugin_type::PluginType;
+use crate::project::Project;
+use crate::settings::ResolvedConfig;
+
+/// Text form of a setting value for an environment variable: strings as they are, anything
+/// else as JSON.
+pub(crate) fn stringify(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Names of the plugin's ancestors (`inherit_from` chain), nearest first.
+fn ancestors<'a>(project: &'a Project, plugin: &'a Plugin) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut current = plugin;
+    while let Some(parent_name) = current.inherit_from.as_deref() {
+        if out.len() > 64 || out.contains(&parent_name) {
+            break;
+        }
+        out.push(parent_name);
+        match project.find_plugin_of_type(plugin.plugin_type, parent_name) {
+            Some(parent) => current = parent,
+            None => break,
+        }
+    }
+    out
+}
+
+/// Every name a setting is exported under, in Meltano's order (later names never clash).
+fn write_var_names(project: &Project, plugin: &Plugin, setting: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Some(env) = plugin
+        .settings
+        .iter()
+        .find(|d| d.name == setting)
+        .and_then(|d| d.env.clone())
+        .filter(|e| !e.is_empty())
+    {
+        names.push(env);
+    }
+    names.push(env_var_name(&[&plugin.name, setting]));
+    names.push(env_var_name(&[&plugin.namespace, setting]));
+    for parent in ancestors(project, plugin) {
+        names.push(env_var_name(&[parent, setting]));
+    }
+    names.push(env_var_name(&[
+        "meltano",
+        plugin.plugin_type.verb(),
+        setting,
+    ]));
+    names
+}
+
+/// Value of a plugin "extra" (`load_schema`, `dialect`, ...): `<NAME>__<EXTRA>` or
+/// `<NAMESPACE>__<EXTRA>` from the process environment or `.env`, else the plugin key, else
+/// the default.
+fn extra_value(
+    project: &Project,
+    layers: &EnvLayers,
+    plugin: &Plugin,
+    key: &str,
+    default: Option<String>,
+) -> Option<String> {
+    let extra = format!("_{key}");
+    for prefix in [plugin.name.as_str(), plugin.namespace.as_str()] {
+        let var = env_var_name(&[prefix, &extra]);
+        if let Some(v) = project
+            .process_env
+            .get(&var)
+            .or_else(|| project.dotenv.get(&var))
+        {
+            return Some(v.clone());
+        }
+    }
+    match plugin.extra.get(key) {
+        Some(Value::Null) | None => default,
+        Some(Value::String(s)) => Some(expand_str(s, &|n| layers.lookup(project, n))),
+        Some(other) => Some(stringify(other)),
+    }
+}
+
+/// Builds the plugin's process environment additions.
+pub(crate) fn build_plugin_env(
+    project: &Project,
+    plugin: &Plugin,
+    config: &ResolvedConfig,
+) -> BTreeMap<String, String> {
+    let layers = EnvLayers::for_plugin(project, plugin);
+    let mut env = BTreeMap::new();
+    env.extend(layers.project.clone());
+    env.extend(project.dotenv.clone());
+    env.extend(layers.environment.clone());
+    env.extend(layers.plugin.clone());
+    env.extend(layers.environment_plugin.clone());
+
+    for (name, value) in config.flat() {
+        let text = stringify(&value);
+        for var in write_var_names(project, plugin, &name) {
+            env.insert(var, text.clone());
+        }
+    }
+
+    let mut extras: Vec<(&str, Option<String>)> = Vec::new();
+    match plugin.plugin_type {
+        PluginType::Extractor => {
+            extras.push((
+                "select",
+                Some(Value::from(plugin.select.clone()).to_string()),
+            ));
+            extras.push((
+                "metadata",
+                Some(Value::Object(plugin.metadata.clone()).to_string()),
+            ));
+            extras.push((
+                "schema",
+                Some(Value::Object(plugin.schema.clone()).to_string()),
+            ));
+            extras.push(("catalog", plugin.catalog.clone()));
+            extras.push(("state", plugin.state.clone()));
+            extras.push((
+                "load_schema",
+                extra_value(
+                    project,
+                    &layers,
+                    plugin,
+                    "load_schema",
+                    Some(plugin.namespace.clone()),
+                ),
+            ));
+            extras.push((
+                "select_filter",
+                extra_value(project, &layers, plugin, "select_filter", None),
+            ));
+        }
+        PluginType::Loader => {
+            extras.push((
+                "dialect",
+                extra_value(
+                    project,
+                    &layers,
+                    plugin,
+                    "dialect",
+                    Some(plugin.namespace.clone()),
+                ),
+            ));
+        }
+        _ => {}
+    }
+    for (key, value) in extras {
+        let Some(value) = value else { continue };
+        let extra = format!("_{key}");
+        for prefix in [plugin.name.as_str(), plugin.namespace.as_str()] {
+            env.insert(env_var_name(&[prefix, &extra]), value.clone());
+        }
+        env.insert(
+            env_var_name(&["meltano", plugin.plugin_type.verb(), &extra]),
+            value,
+        );
+    }
+
+    env.extend(meltano_vars(project, Some(plugin)));
+    env
+}
