@@ -1,0 +1,534 @@
+//! Runs one extract-load set: extractor → mappers → loader, with state in and state out.
+//!
+//! State flow (DESIGN.md §3): the extractor gets the stored state (completed merged with
+//! partial); every line the loader prints is an acknowledged state and is written to the state
+//! backend as partial state before the next line is read; when the whole set succeeds the
+//! partial state is folded into completed. A failed run leaves what was acknowledged as partial,
+//! so the next run resumes from it and completed state is never replaced by less.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{ChildStdout, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use smelt_project::Plugin;
+use smelt_singer::catalog::{apply_rules, apply_select_filter, rule_warnings, CatalogRules};
+use smelt_state::{state_id, JobState, StateBackend, StateStrategy};
+use smelt_systemdb::{NewRun, RunStatus};
+
+use crate::blocks::EltSet;
+use crate::error::RunError;
+use crate::launch::{prepare, PreparedPlugin};
+use crate::log::Logger;
+use crate::process::{describe_status, spawn};
+use crate::rundir::RunDir;
+use crate::runner::RunContext;
+use crate::supervise::{forward_lines, run_chain, ChainOptions, Sink, Stage};
+
+/// How often a running set tells the system database it is alive.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+
+/// What one extract-load set did, for the summary.
+#[derive(Debug, Clone, Default)]
+pub struct SetReport {
+    /// `<env>:<tap>-to-<target>[:<suffix>]`, or None without an environment.
+    pub state_id: Option<String>,
+    /// This set's run ID.
+    pub run_id: String,
+    /// The block as written: `tap → mapping → target`.
+    pub pipeline: String,
+    /// Records per stream the extractor produced.
+    pub extracted: BTreeMap<String, u64>,
+    /// Records per stream the loader received (differs when mappers filter or rename).
+    pub loaded: BTreeMap<String, u64>,
+    /// States the loader acknowledged.
+    pub states_acked: u64,
+    /// The last acknowledged state (for `--dry-run`-free debugging and tests).
+    pub last_state: Option<serde_json::Value>,
+    /// Wall time.
+    pub duration: Duration,
+    /// Where the loader wrote, when its config says (`destination_path`, `output_path`, ...).
+    pub destination: Option<String>,
+    /// Whether state was read and written.
+    pub state_saved: bool,
+    /// The error, when the set failed.
+    pub error: Option<String>,
+}
+
+/// Runs `set`. The report is filled in even when the set fails.
+pub fn run_elt(
+    ctx: &RunContext,
+    set: &EltSet,
+    run_id: &str,
+    rundir: &RunDir,
+) -> (SetReport, Result<(), RunError>) {
+    let started = Instant::now();
+    let mut report = SetReport {
+        run_id: run_id.to_string(),
+        pipeline: set.to_string(),
+        ..Default::default()
+    };
+    let suffix = ctx
+        .options
+        .state_id_suffix
+        .clone()
+        .or_else(|| ctx.project.state_id_suffix());
+    report.state_id = match ctx.project.environment.as_deref() {
+        Some(env) => match state_id(
+            env,
+            &set.extractor.name,
+            &set.loader.name,
+            suffix.as_deref(),
+        ) {
+            Ok(id) => Some(id),
+            Err(source) => {
+                let e = RunError::State {
+                    state_id: format!("{env}:{}-to-{}", set.extractor.name, set.loader.name),
+                    source,
+                };
+                report.error = Some(e.to_string());
+                return (report, Err(e));
+            }
+        },
+        None => None,
+    };
+    if report.state_id.is_none() {
+        ctx.logger.warn("no environment is active, so state is neither read nor saved (use --environment or set default_environment)");
+    }
+    let result = run_recorded(ctx, set, run_id, rundir, &mut report);
+    report.duration = started.elapsed();
+    if let Err(e) = &result {
+        report.error = Some(e.to_string());
+    }
+    (report, result)
+}
+
+fn run_recorded(
+    ctx: &RunContext,
+    set: &EltSet,
+    run_id: &str,
+    rundir: &RunDir,
+    report: &mut SetReport,
+) -> Result<(), RunError> {
+    let Some(id) = report.state_id.clone() else {
+        return run_pipeline(ctx, set, None, rundir, report);
+    };
+    ctx.db.begin_run(&NewRun {
+        state_id: id.clone(),
+        run_id: run_id.to_string(),
+        force: ctx.options.force,
+        pid: std::process::id(),
+        hostname: hostname(),
+    })?;
+    let heartbeat = Heartbeat::start(Arc::clone(&ctx.db), run_id.to_string(), ctx.logger.clone());
+    let result = run_pipeline(ctx, set, Some(&id), rundir, report);
+    heartbeat.stop();
+    let records = if report.loaded.is_empty() {
+        &report.extracted
+    } else {
+        &report.loaded
+    };
+    let (status, err) = match &result {
+        Ok(()) => (RunStatus::Success, None),
+        Err(e) => (RunStatus::Failed, Some(e.to_string())),
+    };
+    if let Err(e) = ctx.db.finish_run(run_id, status, records, err.as_deref()) {
+        ctx.logger
+            .error(&format!("could not record the end of run {run_id}: {e}"));
+        if result.is_ok() {
+            return Err(e.into());
+        }
+    }
+    result
+}
+
+fn run_pipeline(
+    ctx: &RunContext,
+    set: &EltSet,
+    state_id: Option<&str>,
+    rundir: &RunDir,
+    report: &mut SetReport,
+) -> Result<(), RunError> {
+    let project = ctx.project;
+    let mut tap = prepare(project, set.extractor, None, &set.extractor.name, rundir)?;
+    let mut stages = Vec::new();
+    add_catalog_args(ctx, set.extractor, &mut tap, rundir)?;
+    let use_state = state_id.is_some() && !ctx.options.no_state_update;
+    if let Some(id) = state_id {
+        add_state_args(ctx, set.extractor, id, &mut tap, rundir)?;
+    }
+    stages.push(stage(tap));
+    for m in &set.mappers {
+        stages.push(stage(prepare(
+            project,
+            m.plugin,
+            m.mapping,
+            m.display_name(),
+            rundir,
+        )?));
+    }
+    let target = prepare(project, set.loader, None, &set.loader.name, rundir)?;
+    report.destination = destination_of(&target);
+    stages.push(stage(target));
+
+    let strategy = ctx.options.state_strategy.resolve(ctx.options.full_refresh);
+    let acks = Arc::new(std::sync::Mutex::new((0u64, None::<serde_json::Value>)));
+    let sink: Sink = {
+        let backend = Arc::clone(&ctx.state);
+        let id = state_id.filter(|_| use_state).map(str::to_string);
+        let log = ctx.logger.clone();
+        let loader = set.loader.name.clone();
+        let acks = Arc::clone(&acks);
+        Box::new(move |out: ChildStdout| {
+            read_acks(
+                out,
+                &loader,
+                id.as_deref(),
+                backend.as_ref(),
+                strategy,
+                &log,
+                &acks,
+            )
+        })
+    };
+    let max_line = buffer_size(ctx);
+    let opts = ChainOptions {
+        cwd: &project.root,
+        max_line,
+        deadline: ctx.deadline,
+        logger: &ctx.logger,
+    };
+    let mut outcome = run_chain(stages, &opts, sink)?;
+    report.extracted = outcome.first_counts();
+    report.loaded = outcome.last_counts();
+    {
+        let guard = acks.lock().unwrap_or_else(|e| e.into_inner());
+        report.states_acked = guard.0;
+        report.last_state = guard.1.clone();
+    }
+    let verdict = outcome.verdict();
+    if let (Ok(()), true, Some(id)) = (&verdict, use_state, state_id) {
+        ctx.state
+            .update(id, &mut |s| {
+                let mut s = s.unwrap_or_default();
+                s.complete_run(strategy);
+                Ok(s)
+            })
+            .map_err(|source| RunError::State {
+                state_id: id.to_string(),
+                source,
+            })?;
+        report.state_saved = true;
+    } else if use_state && report.states_acked > 0 {
+        report.state_saved = true;
+        ctx.logger.warn(&format!(
+            "run failed; the {} state(s) the loader acknowledged are kept as partial state, so the next run resumes from them",
+            report.states_acked
+        ));
+    }
+    verdict
+}
+
+fn stage(p: PreparedPlugin) -> Stage {
+    Stage {
+        name: p.name,
+        label: p.label,
+        spec: p.spec,
+    }
+}
+
+/// `elt.buffer_size` (Meltano's default: 10 MiB) bounds the longest message line.
+fn buffer_size(ctx: &RunContext) -> usize {
+    const DEFAULT: usize = 10 * 1024 * 1024;
+    match ctx.project.setting("elt.buffer_size") {
+        Some(serde_json::Value::Number(n)) => n.as_u64().map(|v| v as usize).unwrap_or(DEFAULT),
+        Some(serde_json::Value::String(s)) => s.trim().parse().unwrap_or(DEFAULT),
+        _ => DEFAULT,
+    }
+}
+
+fn destination_of(p: &PreparedPlugin) -> Option<String> {
+    [
+        "destination_path",
+        "output_path",
+        "path",
+        "filepath",
+        "database",
+        "host",
+    ]
+    .iter()
+    .find_map(|k| {
+        p.config
+            .values
+            .get(*k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    })
+}
+
+/// Reads the loader's stdout: every non-empty line is an acknowledged state, persisted before
+/// the next line is read.
+fn read_acks(
+    out: ChildStdout,
+    loader: &str,
+    state_id: Option<&str>,
+    backend: &dyn StateBackend,
+    strategy: StateStrategy,
+    log: &Logger,
+    acks: &std::sync::Mutex<(u64, Option<serde_json::Value>)>,
+) -> Result<(), RunError> {
+    let mut reader = BufReader::new(out);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| RunError::io(format!("reading state from loader {loader}"), e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(v @ serde_json::Value::Object(_)) => v,
+            _ => {
+                log.warn(&format!("loader {loader} printed a line that is not a JSON state object; ignored: {:.120}", text));
+                continue;
+            }
+        };
+        if let Some(id) = state_id {
+            backend
+                .update(id, &mut |s| {
+                    let mut s: JobState = s.unwrap_or_default();
+                    s.record_ack(value.clone(), strategy);
+                    Ok(s)
+                })
+                .map_err(|source| RunError::State {
+                    state_id: id.to_string(),
+                    source,
+                })?;
+        }
+        log.debug(&format!("state acknowledged by {loader}"));
+        let mut guard = acks.lock().unwrap_or_else(|e| e.into_inner());
+        guard.0 += 1;
+        guard.1 = Some(value);
+    }
+}
+
+/// Adds `--catalog`/`--properties` when the extractor takes one: the plugin's `catalog` extra
+/// if set, else a discovered catalog with the project's select/metadata/schema rules applied.
+fn add_catalog_args(
+    ctx: &RunContext,
+    tap: &Plugin,
+    prepared: &mut PreparedPlugin,
+    rundir: &RunDir,
+) -> Result<(), RunError> {
+    let flag = if tap.has_capability("catalog") {
+        "--catalog"
+    } else if tap.has_capability("properties") {
+        "--properties"
+    } else {
+        return Ok(());
+    };
+    let select_filter = string_list(tap.extra.get("select_filter"));
+    let path = if let Some(file) = &tap.catalog {
+        let path = ctx.project.root.join(file);
+        if select_filter.is_empty() {
+            path
+        } else {
+            // A user-supplied catalog is used as is, except for `select_filter` (as in Meltano).
+            let mut catalog = read_catalog(&path, tap)?;
+            apply_select_filter(&mut catalog, &select_filter).map_err(|e| catalog_error(tap, e))?;
+            write_catalog(&catalog, tap, rundir)?
+        }
+    } else if tap.has_capability("discover") {
+        let mut catalog = discover(ctx, prepared)?;
+        let rules = CatalogRules {
+            select: tap.select.clone(),
+            metadata: tap.metadata.clone(),
+            schema: tap.schema.clone(),
+            select_filter,
+        };
+        apply_rules(&mut catalog, &rules).map_err(|e| catalog_error(tap, e))?;
+        if let Ok(warnings) = rule_warnings(&catalog, &rules) {
+            for w in warnings {
+                ctx.logger.warn(&format!("{}: {w}", tap.name));
+            }
+        }
+        write_catalog(&catalog, tap, rundir)?
+    } else {
+        return Ok(());
+    };
+    prepared.spec.args.push(flag.into());
+    prepared.spec.args.push(path.into_os_string());
+    Ok(())
+}
+
+fn catalog_error(tap: &Plugin, e: smelt_singer::catalog::CatalogError) -> RunError {
+    RunError::Launch {
+        label: "extractor".into(),
+        plugin: tap.name.clone(),
+        message: format!("its catalog cannot be used: {e}"),
+        hint: "run the tap with --discover to inspect its catalog, or fix the file named by `catalog:`".into(),
+    }
+}
+
+fn read_catalog(path: &std::path::Path, tap: &Plugin) -> Result<serde_json::Value, RunError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        RunError::io(
+            format!("reading catalog {} of {}", path.display(), tap.name),
+            e,
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| RunError::Launch {
+        label: "extractor".into(),
+        plugin: tap.name.clone(),
+        message: format!("catalog {} is not valid JSON: {e}", path.display()),
+        hint: "fix the file named by the extractor's `catalog:` extra".into(),
+    })
+}
+
+fn write_catalog(
+    catalog: &serde_json::Value,
+    tap: &Plugin,
+    rundir: &RunDir,
+) -> Result<std::path::PathBuf, RunError> {
+    let bytes =
+        serde_json::to_vec(catalog).map_err(|e| RunError::io("serialising catalog", e.into()))?;
+    rundir
+        .write_file(&tap.name, "catalog.json", &bytes)
+        .map_err(|e| RunError::io("writing catalog", e))
+}
+
+/// Reads an optional list-of-strings extra such as `select_filter`.
+fn string_list(v: Option<&serde_json::Value>) -> Vec<String> {
+    v.and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs `tap --config … --discover` and parses its catalog.
+fn discover(ctx: &RunContext, tap: &PreparedPlugin) -> Result<serde_json::Value, RunError> {
+    let mut spec = tap.spec.clone();
+    spec.args.push("--discover".into());
+    let mut child = spawn(
+        &spec,
+        &ctx.project.root,
+        Stdio::null(),
+        Stdio::piped(),
+        Stdio::piped(),
+    )
+    .map_err(|e| RunError::Launch {
+        label: "extractor".into(),
+        plugin: tap.name.clone(),
+        message: e.to_string(),
+        hint: "check that the executable exists and is runnable".into(),
+    })?;
+    let err = child.stderr.take();
+    let log = ctx.logger.clone();
+    let name = tap.name.clone();
+    let errs = std::thread::spawn(move || {
+        if let Some(e) = err {
+            forward_lines(e, &name, &log);
+        }
+    });
+    let mut bytes = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        std::io::Read::read_to_end(&mut out, &mut bytes)
+            .map_err(|e| RunError::io("reading discovered catalog", e))?;
+    }
+    let status = child
+        .wait()
+        .map_err(|e| RunError::io("waiting for discovery", e))?;
+    let _ = errs.join();
+    if !status.success() {
+        return Err(RunError::PluginFailed {
+            label: "Extractor".into(),
+            plugin: tap.name.clone(),
+            status: describe_status(&status),
+            detail: " during catalog discovery (--discover)".into(),
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|e| RunError::Launch {
+        label: "extractor".into(),
+        plugin: tap.name.clone(),
+        message: format!("its --discover output is not a JSON catalog: {e}"),
+        hint: "run the tap with --discover yourself to see what it prints".into(),
+    })
+}
+
+/// Adds `--state` when the extractor supports it and there is state to resume from.
+fn add_state_args(
+    ctx: &RunContext,
+    tap: &Plugin,
+    id: &str,
+    prepared: &mut PreparedPlugin,
+    rundir: &RunDir,
+) -> Result<(), RunError> {
+    if !tap.has_capability("state") || ctx.options.full_refresh {
+        return Ok(());
+    }
+    let path = if let Some(file) = &tap.state {
+        ctx.project.root.join(file)
+    } else {
+        let stored = ctx.state.get(id).map_err(|source| RunError::State {
+            state_id: id.to_string(),
+            source,
+        })?;
+        let Some(singer_state) = stored.and_then(|s| s.effective_singer_state()) else {
+            ctx.logger
+                .info(&format!("no state found for {id}: starting from scratch"));
+            return Ok(());
+        };
+        ctx.logger.info(&format!("resuming {id} from stored state"));
+        let bytes = serde_json::to_vec(&singer_state)
+            .map_err(|e| RunError::io("serialising state", e.into()))?;
+        rundir
+            .write_file(&tap.name, "state.json", &bytes)
+            .map_err(|e| RunError::io("writing state file", e))?
+    };
+    prepared.spec.args.push("--state".into());
+    prepared.spec.args.push(path.into_os_string());
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Updates the run's heartbeat until stopped, so a crashed smelt's run can be told from a live one.
+struct Heartbeat {
+    stop: std::sync::mpsc::Sender<()>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Heartbeat {
+    fn start(db: Arc<smelt_systemdb::SystemDb>, run_id: String, log: Logger) -> Heartbeat {
+        let (stop, rx) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(HEARTBEAT_EVERY)
+            {
+                if let Err(e) = db.heartbeat(&run_id) {
+                    log.warn(&format!("heartbeat for run {run_id} failed: {e}"));
+                }
+            }
+        });
+        Heartbeat { stop, handle }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.handle.join();
+    }
+}

@@ -1,0 +1,120 @@
+//! Everything that can stop a run, phrased for the person who has to fix it.
+
+use smelt_project::ProjectError;
+use smelt_state::StateError;
+use smelt_systemdb::DbError;
+
+/// Why a `smelt run` (or one of its blocks) did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The project file is wrong; the message carries file:line:col.
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    /// The block list cannot be turned into a plan (unknown name, loader missing, ...).
+    #[error("{message}\n  hint: {hint}")]
+    Blocks {
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// A plugin could not be started.
+    #[error("cannot start {label} {plugin}: {message}\n  hint: {hint}")]
+    Launch {
+        /// "extractor", "loader", ...
+        label: String,
+        /// The plugin's name.
+        plugin: String,
+        /// What went wrong.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// A plugin exited unsuccessfully.
+    #[error("{label} {plugin} failed ({status}){detail}")]
+    PluginFailed {
+        /// "Extractor", "Loader", ... (capitalised: it starts the sentence).
+        label: String,
+        /// The plugin's name.
+        plugin: String,
+        /// "exit 2", "killed by signal 9 (SIGKILL)".
+        status: String,
+        /// Extra context such as the last lines it printed.
+        detail: String,
+    },
+    /// The loader (or a mapper) stopped reading before its input ended.
+    #[error("{label} {plugin} exited before reading all of its input ({status}); the plugins upstream of it were stopped")]
+    EndedEarly {
+        /// "Loader" or "Mapper".
+        label: String,
+        /// The plugin's name.
+        plugin: String,
+        /// How it ended.
+        status: String,
+    },
+    /// A message line exceeded `elt.buffer_size`.
+    #[error("{plugin} wrote a message line longer than {limit} bytes\n  hint: raise `elt.buffer_size` in meltano.yml (or set MELTANO_ELT_BUFFER_SIZE), e.g. to {suggested}")]
+    LineTooLong {
+        /// The plugin whose output had the long line.
+        plugin: String,
+        /// The limit in force.
+        limit: usize,
+        /// A bigger value to try.
+        suggested: usize,
+    },
+    /// Moving bytes between two plugins failed for a reason other than a plugin exiting.
+    #[error("relaying output of {plugin} failed: {message}")]
+    Relay {
+        /// The plugin whose output was being relayed.
+        plugin: String,
+        /// What failed.
+        message: String,
+    },
+    /// smelt received SIGINT or SIGTERM and stopped the run.
+    #[error("run interrupted by signal {0}; every plugin was stopped")]
+    Signalled(i32),
+    /// `--timeout` elapsed.
+    #[error("run timed out after {0} seconds; every plugin was stopped")]
+    Timeout(u64),
+    /// Reading or writing state failed.
+    #[error("state {state_id}: {source}")]
+    State {
+        /// The state ID involved.
+        state_id: String,
+        /// The backend's error.
+        #[source]
+        source: StateError,
+    },
+    /// The system database refused or failed (includes "already running").
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A filesystem operation smelt itself needed failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What smelt was doing.
+        context: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl RunError {
+    /// The process exit code this error maps to (DESIGN.md §2): 2 for usage errors, 128+n for
+    /// signals, 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Blocks { .. } => 2,
+            RunError::Signalled(sig) => crate::signals::exit_code_for(*sig),
+            _ => 1,
+        }
+    }
+
+    /// Shorthand for an I/O error with context.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        RunError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

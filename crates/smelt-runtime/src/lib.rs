@@ -1,0 +1,22 @@
+//! The engine behind `smelt run`: turns block names into a plan, launches plugins as supervised
+//! subprocesses, relays Singer messages between them, persists acknowledged state and records
+//! each run.
+
+pub mod blocks;
+pub mod command_block;
+pub mod elt;
+pub mod error;
+pub mod launch;
+pub mod log;
+pub mod process;
+pub mod relay;
+pub mod rundir;
+pub mod runner;
+pub mod signals;
+pub mod summary;
+pub mod supervise;
+
+pub use blocks::{parse_blocks, Block, EltSet, MapperStep};
+pub use error::RunError;
+pub use log::{LogFormat, LogLevel, Logger};
+pub use runner::{run_blocks, RunContext, RunOptions, RunReport};

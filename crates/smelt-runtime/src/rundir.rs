@@ -1,0 +1,106 @@
+//! The private directory where a run writes its plugins' config, catalog and state files.
+//!
+//! Config files hold secrets, so the directory is 0700, every file is 0600 and created fresh
+//! (never following an existing path), and the whole directory is removed when the run ends,
+//! successful or not.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// A run's private directory; removed on drop.
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates `<sys_dir>/run/smelt-<run_id>` with mode 0700.
+    pub fn create(sys_dir: &Path, run_id: &str) -> std::io::Result<RunDir> {
+        let parent = sys_dir.join("run");
+        fs::create_dir_all(&parent)?;
+        let path = parent.join(format!("smelt-{run_id}"));
+        fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(RunDir { path })
+    }
+
+    /// Where the directory is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `bytes` to `<dir>/<plugin>/<file>` as a new 0600 file and returns its path.
+    pub fn write_file(&self, plugin: &str, file: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let dir = self.path.join(sanitize(plugin));
+        if !dir.exists() {
+            fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        }
+        let path = dir.join(file);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        f.write_all(bytes)?;
+        Ok(path)
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Plugin names come from the project file; keep them to one harmless path component.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn files_are_private_and_removed() {
+        let sys = tempfile::tempdir().unwrap();
+        let path;
+        {
+            let rd = RunDir::create(sys.path(), "abc").unwrap();
+            let f = rd
+                .write_file("tap-x", "config.json", b"{\"password\":1}")
+                .unwrap();
+            assert_eq!(
+                fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                fs::metadata(rd.path()).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
+            assert!(
+                rd.write_file("tap-x", "config.json", b"x").is_err(),
+                "never overwrites"
+            );
+            path = rd.path().to_path_buf();
+        }
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn plugin_names_cannot_escape() {
+        assert_eq!(sanitize("../etc"), "_etc");
+        assert_eq!(sanitize("tap-x.y"), "tap-x.y");
+    }
+}

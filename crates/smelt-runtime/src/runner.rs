@@ -1,0 +1,167 @@
+//! `smelt run`: executes a plan of blocks in order, stopping at the first failure.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use smelt_project::Project;
+use smelt_state::{StateBackend, StateStrategy};
+use smelt_systemdb::SystemDb;
+
+use crate::blocks::Block;
+use crate::command_block::{run_command, CommandReport};
+use crate::elt::{run_elt, SetReport};
+use crate::error::RunError;
+use crate::log::Logger;
+use crate::rundir::RunDir;
+use crate::signals;
+
+/// The run flags, as Meltano's `run` has them.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Ignore stored state; the new state replaces it on success.
+    pub full_refresh: bool,
+    /// Read state as usual but never write it (Meltano's `--no-state-update`).
+    pub no_state_update: bool,
+    /// How acknowledged states combine with stored ones.
+    pub state_strategy: StateStrategy,
+    /// Run even if another run of the same state ID looks alive.
+    pub force: bool,
+    /// Use this run ID instead of a fresh UUID.
+    pub run_id: Option<String>,
+    /// Appended to state IDs (`--state-id-suffix`), over the environment's `state_id_suffix`.
+    pub state_id_suffix: Option<String>,
+    /// Stop everything after this long.
+    pub timeout: Option<Duration>,
+}
+
+/// Everything a block needs: the project, where state lives, the log and the flags.
+pub struct RunContext<'a> {
+    /// The loaded project.
+    pub project: &'a Project,
+    /// smelt's log.
+    pub logger: Logger,
+    /// Where state is read and written.
+    pub state: Arc<dyn StateBackend>,
+    /// Run records.
+    pub db: Arc<SystemDb>,
+    /// The flags.
+    pub options: RunOptions,
+    /// When `--timeout` expires, computed once at the start.
+    pub deadline: Option<Instant>,
+}
+
+/// What one block did.
+#[derive(Debug, Clone)]
+pub enum BlockReport {
+    /// An extract-load set.
+    Elt(Box<SetReport>),
+    /// A command block.
+    Command(CommandReport),
+}
+
+/// What the whole run did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The invocation's run ID.
+    pub run_id: String,
+    /// One entry per block that started.
+    pub blocks: Vec<BlockReport>,
+    /// Blocks never started because an earlier one failed.
+    pub skipped: Vec<String>,
+    /// The run's log file.
+    pub log_file: PathBuf,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+/// Runs `blocks` in order. Returns the report (always) and the first error.
+pub fn run_blocks(ctx: &RunContext, blocks: &[Block]) -> (RunReport, Result<(), RunError>) {
+    let started = Instant::now();
+    let run_id = ctx
+        .options
+        .run_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let log_file = ctx
+        .project
+        .sys_dir
+        .join("logs")
+        .join("run")
+        .join(format!("{run_id}.log"));
+    let mut report = RunReport {
+        run_id: run_id.clone(),
+        blocks: Vec::new(),
+        skipped: Vec::new(),
+        log_file: log_file.clone(),
+        duration: Duration::ZERO,
+    };
+    if let Err(e) = ctx.logger.attach_file(&log_file) {
+        ctx.logger.warn(&format!(
+            "cannot write the run log {}: {e}",
+            log_file.display()
+        ));
+    }
+    let result = run_all(ctx, blocks, &run_id, &mut report);
+    if let Err(e) = &result {
+        ctx.logger.error(&e.to_string());
+    }
+    ctx.logger.detach_file();
+    report.duration = started.elapsed();
+    (report, result)
+}
+
+fn run_all(
+    ctx: &RunContext,
+    blocks: &[Block],
+    run_id: &str,
+    report: &mut RunReport,
+) -> Result<(), RunError> {
+    signals::install().map_err(|e| RunError::io("installing signal handlers", e))?;
+    let rundir = RunDir::create(&ctx.project.sys_dir, run_id).map_err(|e| {
+        RunError::io(
+            format!(
+                "creating the run directory under {}",
+                ctx.project.sys_dir.display()
+            ),
+            e,
+        )
+    })?;
+    let elt_sets = blocks.iter().filter(|b| matches!(b, Block::Elt(_))).count();
+    let mut elt_index = 0;
+    for (i, block) in blocks.iter().enumerate() {
+        if let Some(sig) = signals::received() {
+            skip_rest(report, &blocks[i..]);
+            return Err(RunError::Signalled(sig));
+        }
+        ctx.logger
+            .info(&format!("block {}/{}: {block}", i + 1, blocks.len()));
+        let result = match block {
+            Block::Elt(set) => {
+                elt_index += 1;
+                let set_run_id = if elt_sets == 1 {
+                    run_id.to_string()
+                } else {
+                    format!("{run_id}-{elt_index}")
+                };
+                let (r, res) = run_elt(ctx, set, &set_run_id, &rundir);
+                report.blocks.push(BlockReport::Elt(Box::new(r)));
+                res
+            }
+            Block::Command(step) => {
+                let (r, res) = run_command(ctx, step);
+                report.blocks.push(BlockReport::Command(r));
+                res
+            }
+        };
+        if let Err(e) = result {
+            skip_rest(report, &blocks[i + 1..]);
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+fn skip_rest(report: &mut RunReport, rest: &[Block]) {
+    report.skipped.extend(rest.iter().map(|b| b.to_string()));
+}
