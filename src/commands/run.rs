@@ -1,0 +1,76 @@
+//! `smelt run BLOCK…`: parse the blocks, run them, print the summary.
+
+use std::time::{Duration, Instant};
+
+use smelt_runtime::{parse_blocks, run_blocks, summary, RunContext, RunOptions};
+
+use crate::cli::{Cli, RunArgs};
+use crate::project_context::{load_project, logger, open_systemdb, state_backend, CliError};
+
+/// Runs the blocks and returns the exit code.
+pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
+    let logger = logger(cli)?;
+    let project = load_project(cli)?;
+    let blocks = parse_blocks(&project, &args.blocks).map_err(|e| CliError {
+        code: e.exit_code(),
+        message: e.to_string(),
+    })?;
+    if args.dry_run {
+        println!("Dry run: nothing will be executed.");
+        println!(
+            "Environment: {}",
+            project
+                .environment
+                .as_deref()
+                .unwrap_or("(none: state is not saved)")
+        );
+        for (i, b) in blocks.iter().enumerate() {
+            println!("  {}. {b}", i + 1);
+        }
+        return Ok(0);
+    }
+    let state_strategy = args.state_strategy.parse().map_err(CliError::usage)?;
+    if let Some(id) = &args.run_id {
+        uuid_like(id)?;
+    }
+    let db = open_systemdb(&project)?;
+    let timeout = args.timeout.map(Duration::from_secs);
+    let ctx = RunContext {
+        project: &project,
+        logger,
+        state: state_backend(&db),
+        db,
+        options: RunOptions {
+            full_refresh: args.full_refresh,
+            no_state_update: args.no_state_update,
+            state_strategy,
+            force: args.force,
+            run_id: args.run_id.clone(),
+            state_id_suffix: args.state_id_suffix.clone(),
+            timeout,
+        },
+        deadline: timeout.map(|t| Instant::now() + t),
+    };
+    let (report, result) = run_blocks(&ctx, &blocks);
+    print!("{}", summary::render(&report, result.is_ok()));
+    match result {
+        Ok(()) => Ok(0),
+        Err(e) => Err(CliError {
+            code: e.exit_code(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Run IDs end up in paths and database keys: accept only UUID-shaped text.
+fn uuid_like(id: &str) -> Result<(), CliError> {
+    let ok =
+        !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::usage(format!(
+            "--run-id '{id}' is not a UUID (hex digits and dashes)"
+        )))
+    }
+}

@@ -1,0 +1,76 @@
+//! Loading what most commands need: the project (with the built-in plugin definitions), the
+//! logger, the system database and the state backend.
+
+use std::sync::Arc;
+
+use smelt_project::{find_project_root, EnvironmentChoice, LoadOptions, Project};
+use smelt_runtime::{LogFormat, LogLevel, Logger};
+use smelt_state::StateBackend;
+use smelt_systemdb::SystemDb;
+
+use crate::cli::Cli;
+
+/// A failure before any command-specific work: printed as is, exit code attached.
+pub struct CliError {
+    /// The message for the user (what, where, what to do).
+    pub message: String,
+    /// The exit code.
+    pub code: i32,
+}
+
+impl CliError {
+    /// A failure (exit 1).
+    pub fn fail(message: impl std::fmt::Display) -> Self {
+        CliError {
+            message: message.to_string(),
+            code: 1,
+        }
+    }
+
+    /// A usage error (exit 2).
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        CliError {
+            message: message.to_string(),
+            code: 2,
+        }
+    }
+}
+
+/// Builds the console logger from the global flags.
+pub fn logger(cli: &Cli) -> Result<Logger, CliError> {
+    let level: LogLevel = cli.log_level.parse().map_err(CliError::usage)?;
+    let format: LogFormat = cli.log_format.parse().map_err(CliError::usage)?;
+    Ok(Logger::new(level, format))
+}
+
+/// Finds and loads the project, honouring --cwd, --environment and --no-environment.
+pub fn load_project(cli: &Cli) -> Result<Project, CliError> {
+    let root = find_project_root(cli.cwd.as_deref()).map_err(CliError::fail)?;
+    let environment = if cli.no_environment {
+        EnvironmentChoice::NoEnvironment
+    } else if let Some(name) = &cli.environment {
+        EnvironmentChoice::Named(name.clone())
+    } else {
+        EnvironmentChoice::Default
+    };
+    let native = smelt_plugins::native_definitions();
+    Project::load(
+        &root,
+        &LoadOptions {
+            environment,
+            native: &native,
+        },
+    )
+    .map_err(CliError::fail)
+}
+
+/// Opens the project's system database (`.meltano/smelt.db`).
+pub fn open_systemdb(project: &Project) -> Result<Arc<SystemDb>, CliError> {
+    let path = project.sys_dir.join("smelt.db");
+    SystemDb::open(&path).map(Arc::new).map_err(CliError::fail)
+}
+
+/// The state backend for this project: the system database.
+pub fn state_backend(db: &Arc<SystemDb>) -> Arc<dyn StateBackend> {
+    db.state_backend()
+}

@@ -1,0 +1,174 @@
+//! Shared helpers for integration tests: throwaway projects and running the real `smelt` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// The fixture Singer plugins written for these tests.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plugins")
+}
+
+/// A project in a temporary directory.
+pub struct TestProject {
+    pub dir: tempfile::TempDir,
+}
+
+/// A pipeline project using the fixture tap, two mappings and the fixture target.
+pub const FIXTURE_YML: &str = r#"version: 1
+default_environment: dev
+project_id: 7d0c1d8e-0000-4000-8000-000000000001
+environments:
+- name: dev
+- name: prod
+plugins:
+  extractors:
+  - name: tap-fixture
+    executable: {FIXTURES}/tap-fixture
+    capabilities: [state]
+    settings:
+    - {name: count, kind: integer}
+    - {name: state_every, kind: integer}
+    - {name: crash_after, kind: integer}
+    - {name: sleep_ms, kind: integer}
+    - {name: long_line, kind: integer}
+    - {name: pid_file}
+    - {name: env_dump}
+    config:
+      count: 10
+      state_every: 5
+  mappers:
+  - name: mapper-fixture
+    executable: {FIXTURES}/mapper-fixture
+    mappings:
+    - name: tag-a
+      config:
+        tag: a
+    - name: tag-b
+      config:
+        tag: b
+  loaders:
+  - name: target-fixture
+    executable: {FIXTURES}/target-fixture
+    settings:
+    - {name: path}
+    - {name: crash_after, kind: integer}
+    - {name: exit_after, kind: integer}
+    config:
+      path: out.jsonl
+"#;
+
+impl TestProject {
+    /// Writes `yml` (with `{FIXTURES}` replaced) as meltano.yml in a fresh directory.
+    pub fn new(yml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = yml.replace("{FIXTURES}", &fixtures().display().to_string());
+        std::fs::write(dir.path().join("meltano.yml"), text).expect("write meltano.yml");
+        TestProject { dir }
+    }
+
+    /// The standard fixture pipeline project.
+    pub fn fixture() -> Self {
+        Self::new(FIXTURE_YML)
+    }
+
+    /// A path inside the project.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A `smelt` command running in the project, with no MELTANO_* leaking in from outside.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_smelt"));
+        cmd.args(args).current_dir(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("MELTANO_") || k.starts_with("TAP_") || k.starts_with("TARGET_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd
+    }
+
+    /// Runs smelt to completion with extra environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied());
+        cmd.output().expect("run smelt")
+    }
+
+    /// Runs smelt to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    /// Starts smelt in the background with piped output.
+    pub fn spawn_env(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd.spawn().expect("spawn smelt")
+    }
+
+    /// The JSON lines the fixture target wrote.
+    pub fn output_records(&self) -> Vec<serde_json::Value> {
+        read_jsonl(&self.path("out.jsonl"))
+    }
+
+    /// `smelt state get ID` parsed, or None when it fails.
+    pub fn state(&self, id: &str) -> Option<serde_json::Value> {
+        let out = self.run(&["state", "get", id]);
+        if !out.status.success() {
+            return None;
+        }
+        Some(serde_json::from_slice(&out.stdout).expect("state get prints JSON"))
+    }
+}
+
+/// Parses a JSON-lines file (missing file → empty).
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
+}
+
+/// stdout + stderr as text, for assertions and failure messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Whether a process with this pid exists (and is not a zombie).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|s| s.split_whitespace().next());
+            state != Some("Z")
+        }
+        Err(_) => false,
+    }
+}
+
+/// Waits until `path` exists (up to `secs`), for pid files written by fixtures.
+pub fn wait_for_file(path: &Path, secs: u64) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if std::fs::read_to_string(path)
+            .map(|s| !s.is_empty())
+            .unwrap_or(false)
+        {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
