@@ -38,6 +38,21 @@ pub trait StateBackend: Send + Sync {
 
     /// Remove the state for `id`. Clearing an ID with no state is not an error.
     fn clear(&self, id: &str) -> Result<(), StateError>;
+
+    /// Claims `id` for a whole `smelt run`: the duplicate-run guard, so two runs of one pipeline
+    /// never interleave their state. Lock-based backends take the state ID's lock
+    /// (`<id>/lock`, Meltano's format) without waiting: free or expired → taken; held and fresh
+    /// → [`StateError::Locked`], unless `force`, which takes it over. While this instance holds
+    /// the claim, its own `set`/`update` of `id` do not wait for that lock. The system
+    /// database guards runs with its runs table instead and treats this as a no-op.
+    fn claim_run(&self, id: &str, force: bool) -> Result<(), StateError>;
+
+    /// Keeps a claim fresh (re-stamps the lock) so it does not expire during a long run; the
+    /// runtime calls it every `lock_timeout / 3`. Fails if another process took the lock over.
+    fn refresh_run(&self, id: &str) -> Result<(), StateError>;
+
+    /// Ends a claim, removing the lock if it is still ours. Releasing an unclaimed ID is Ok.
+    fn release_run(&self, id: &str) -> Result<(), StateError>;
 }
 
 /// Compile an optional `state list --pattern` glob, with a clear error when it is malformed.

@@ -184,6 +184,20 @@ impl StateBackend for SystemDbStateBackend {
             Ok(())
         })
     }
+
+    // The runs table is this backend's duplicate-run guard (SystemDb::begin_run), and every
+    // write is its own transaction, so a run needs no separate claim.
+    fn claim_run(&self, id: &str, _force: bool) -> Result<(), StateError> {
+        validate_state_id(id)
+    }
+
+    fn refresh_run(&self, _id: &str) -> Result<(), StateError> {
+        Ok(())
+    }
+
+    fn release_run(&self, _id: &str) -> Result<(), StateError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

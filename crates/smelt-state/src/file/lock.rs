@@ -10,7 +10,8 @@
 //! (`create_new`), so two processes can never both take a free lock; an abandoned lock is only
 //! removed by the process holding the short-lived `lock.break` file, after re-checking it is
 //! still the same abandoned lock; and a holder only deletes the lock on release if it is
-//! still its own. Locks guard short read-modify-write sections, not whole runs.
+//! still its own. Locks normally guard short read-modify-write sections; a run claim
+//! ([`claim`]) holds one for a whole run and re-stamps it periodically.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
@@ -114,6 +115,82 @@ pub(crate) fn acquire(id: &str, dir: &Path, policy: LockPolicy) -> Result<LockGu
         let remaining = policy.max_wait.saturating_sub(waited);
         sleep(policy.retry.min(remaining).max(MIN_PAUSE));
     }
+}
+
+/// Take the lock for `id` for a whole run, without waiting: a free or abandoned lock is taken;
+/// a fresh one held by someone else is [`StateError::Locked`], unless `force`, which takes it
+/// over (the caller asserts the other holder is gone).
+pub(crate) fn claim(
+    id: &str,
+    dir: &Path,
+    policy: LockPolicy,
+    force: bool,
+) -> Result<LockGuard, StateError> {
+    let path = dir.join(LOCK_FILE);
+    fs::create_dir_all(dir).map_err(|e| StateError::io("create state directory", dir, e))?;
+    for _ in 0..MAX_DIR_RECREATE {
+        if let Some(guard) =
+            try_create(&path).map_err(|e| StateError::io("create lock file", &path, e))?
+        {
+            return Ok(guard);
+        }
+        let Some(found) = observe(&path)? else {
+            continue;
+        };
+        if is_expired(found.locked_at, policy.timeout) {
+            break_abandoned(dir, &path, &found, policy)?;
+            continue;
+        }
+        if force {
+            return write_lock(&path);
+        }
+        return Err(StateError::Locked {
+            id: id.to_string(),
+            lock_path: path.display().to_string(),
+            locked_at: Some(format_time(found.locked_at)),
+            waited: Duration::ZERO,
+        });
+    }
+    Err(StateError::Backend(format!(
+        "could not take the lock {} (it keeps changing)",
+        path.display()
+    )))
+}
+
+impl LockGuard {
+    /// Re-stamps a held lock with the current time so it does not expire during a long run.
+    /// Fails if the lock is no longer ours (another process broke or took it over).
+    pub(crate) fn refresh(&mut self) -> Result<(), StateError> {
+        match observe(&self.path)? {
+            Some(found)
+                if found.content == self.ours.content && found.identity == self.ours.identity =>
+            {
+                *self = write_lock(&self.path)?;
+                Ok(())
+            }
+            _ => Err(StateError::Backend(format!(
+                "the lock {} is no longer held by this run: another process took it over",
+                self.path.display()
+            ))),
+        }
+    }
+}
+
+/// Writes a fresh timestamp to the lock at `path` by temp file + rename (so readers never see
+/// it half-written) and returns the guard for it.
+fn write_lock(path: &Path) -> Result<LockGuard, StateError> {
+    let now = SystemTime::now();
+    let content = epoch_seconds(now);
+    super::atomic::write_atomic(path, content.as_bytes())?;
+    let meta = fs::metadata(path).map_err(|e| StateError::io("inspect lock file", path, e))?;
+    Ok(LockGuard {
+        path: path.to_path_buf(),
+        ours: Observed {
+            content,
+            identity: identity(&meta),
+            locked_at: now,
+        },
+    })
 }
 
 /// Try to create the lock file exclusively. `Ok(None)` means it already exists.

@@ -7,16 +7,18 @@
 mod atomic;
 mod lock;
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::backend::{compile_pattern, pattern_matches};
 use crate::{validate_state_id, JobState, StateBackend, StateError};
 
 use atomic::write_atomic;
-use lock::{acquire, LockPolicy, LOCK_FILE};
+use lock::{acquire, claim, LockGuard, LockPolicy, LOCK_FILE};
 
 /// File name of a state ID's stored state (Meltano's name).
 pub const STATE_FILE: &str = "state.json";
@@ -36,6 +38,8 @@ pub const DEFAULT_LOCK_RETRY: Duration = Duration::from_secs(1);
 pub struct FileStateBackend {
     root: PathBuf,
     policy: LockPolicy,
+    /// Locks this instance holds for whole runs (see [`StateBackend::claim_run`]).
+    claims: Arc<Mutex<HashMap<String, LockGuard>>>,
 }
 
 impl FileStateBackend {
@@ -57,6 +61,7 @@ impl FileStateBackend {
                 retry: lock_retry,
                 max_wait,
             },
+            claims: Arc::default(),
         }
     }
 
@@ -87,6 +92,18 @@ impl FileStateBackend {
         Ok(self.root.join(id))
     }
 
+    fn claims(&self) -> MutexGuard<'_, HashMap<String, LockGuard>> {
+        self.claims.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the state ID's lock unless this instance already holds it for a run.
+    fn lock_unless_claimed(&self, id: &str, dir: &Path) -> Result<Option<LockGuard>, StateError> {
+        if self.claims().contains_key(id) {
+            return Ok(None);
+        }
+        acquire(id, dir, self.policy).map(Some)
+    }
+
     /// Read and parse a state file; `None` if it does not exist.
     fn read(&self, path: &Path) -> Result<Option<JobState>, StateError> {
         match fs::read(path) {
@@ -111,7 +128,7 @@ impl StateBackend for FileStateBackend {
 
     fn set(&self, id: &str, state: &JobState) -> Result<(), StateError> {
         let dir = self.state_dir(id)?;
-        let _lock = acquire(id, &dir, self.policy)?;
+        let _lock = self.lock_unless_claimed(id, &dir)?;
         write_atomic(&dir.join(STATE_FILE), &state.to_meltano_json())
     }
 
@@ -121,7 +138,7 @@ impl StateBackend for FileStateBackend {
         f: &mut dyn FnMut(Option<JobState>) -> Result<JobState, StateError>,
     ) -> Result<JobState, StateError> {
         let dir = self.state_dir(id)?;
-        let _lock = acquire(id, &dir, self.policy)?;
+        let _lock = self.lock_unless_claimed(id, &dir)?;
         let path = dir.join(STATE_FILE);
         let current = self.read(&path)?;
         let next = f(current)?;
@@ -159,7 +176,7 @@ impl StateBackend for FileStateBackend {
             return Ok(());
         }
         {
-            let _lock = acquire(id, &dir, self.policy)?;
+            let _lock = self.lock_unless_claimed(id, &dir)?;
             let path = dir.join(STATE_FILE);
             match fs::remove_file(&path) {
                 Ok(()) => {}
@@ -170,6 +187,31 @@ impl StateBackend for FileStateBackend {
         // Tidy up like Meltano (which removes the whole directory); keep it if anything else
         // (another process's fresh lock, a user's file) is in there.
         let _ = fs::remove_dir(&dir);
+        Ok(())
+    }
+
+    fn claim_run(&self, id: &str, force: bool) -> Result<(), StateError> {
+        let dir = self.state_dir(id)?;
+        if self.claims().contains_key(id) {
+            return Ok(());
+        }
+        let guard = claim(id, &dir, self.policy, force)?;
+        self.claims().insert(id.to_string(), guard);
+        Ok(())
+    }
+
+    fn refresh_run(&self, id: &str) -> Result<(), StateError> {
+        match self.claims().get_mut(id) {
+            Some(guard) => guard.refresh(),
+            None => Err(StateError::Backend(format!(
+                "no run claim held for state ID {id}"
+            ))),
+        }
+    }
+
+    fn release_run(&self, id: &str) -> Result<(), StateError> {
+        // Dropping the guard removes the lock if it is still ours.
+        drop(self.claims().remove(id));
         Ok(())
     }
 }

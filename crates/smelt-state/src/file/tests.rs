@@ -360,3 +360,64 @@ fn concurrent_process_updates_lose_nothing() {
     }
     assert_eq!(bookmark_count(&backend(dir.path())), 3 * UPDATES_PER_WORKER);
 }
+
+#[test]
+fn run_claim_guards_against_a_second_run_and_lets_the_holder_write() {
+    let dir = tempdir();
+    let first = backend(dir.path()).with_max_lock_wait(Duration::from_millis(50));
+    let second = backend(dir.path()).with_max_lock_wait(Duration::from_millis(50));
+    ok(first.claim_run(ID, false));
+    // The holder's own writes do not wait for its lock.
+    ok(first.set(ID, &JobState::from_singer_state(json!({"a": 1}))));
+    ok(first.update(ID, &mut |s| Ok(s.unwrap_or_default())));
+    // Another instance (another process) is refused at once, and cannot write meanwhile.
+    match second.claim_run(ID, false) {
+        Err(StateError::Locked { waited, .. }) => assert_eq!(waited, Duration::ZERO),
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    assert!(matches!(
+        second.set(ID, &JobState::new()),
+        Err(StateError::Locked { .. })
+    ));
+    // Refreshing keeps the same lock file ours; releasing frees it for the next run.
+    ok(first.refresh_run(ID));
+    ok(first.release_run(ID));
+    assert!(!ok(first.lock_path(ID)).exists());
+    ok(second.claim_run(ID, false));
+    ok(second.release_run(ID));
+}
+
+#[test]
+fn forced_claim_takes_over_and_the_old_holder_notices() {
+    let dir = tempdir();
+    let first = backend(dir.path());
+    let second = backend(dir.path());
+    ok(first.claim_run(ID, false));
+    ok(second.claim_run(ID, true));
+    assert!(
+        first.refresh_run(ID).is_err(),
+        "old holder must learn it lost the lock"
+    );
+    // The old holder's release leaves the new holder's lock in place.
+    ok(first.release_run(ID));
+    assert!(ok(second.lock_path(ID)).exists());
+    ok(second.release_run(ID));
+}
+
+#[test]
+fn expired_claim_of_a_dead_run_is_taken() {
+    let dir = tempdir();
+    let lock = dir.path().join(ID).join("lock");
+    fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    // Meltano-format timestamp from long ago: an abandoned lock.
+    fs::write(&lock, "1000000000.000000").unwrap();
+    let b = backend(dir.path());
+    ok(b.claim_run(ID, false));
+    let content = fs::read_to_string(&lock).unwrap();
+    let secs: f64 = content.parse().unwrap();
+    assert!(
+        secs > 1_700_000_000.0,
+        "lock re-stamped with now: {content}"
+    );
+    ok(b.release_run(ID));
+}
