@@ -70,7 +70,10 @@ pub fn open_systemdb(project: &Project) -> Result<Arc<SystemDb>, CliError> {
     SystemDb::open(&path).map(Arc::new).map_err(CliError::fail)
 }
 
-/// The state backend for this project: the system database.
-pub fn state_backend(db: &Arc<SystemDb>) -> Arc<dyn StateBackend> {
-    db.state_backend()
+/// The state backend the project's `state_backend.uri` names (default: the system database).
+pub fn state_backend(
+    project: &Project,
+    db: &Arc<SystemDb>,
+) -> Result<Arc<dyn StateBackend>, CliError> {
+    smelt_runtime::state_store::open_state_backend(project, db).map_err(CliError::fail)
 }

@@ -38,7 +38,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
     let ctx = RunContext {
         project: &project,
         logger,
-        state: state_backend(&db),
+        state: state_backend(&project, &db)?,
         db,
         options: RunOptions {
             full_refresh: args.full_refresh,

@@ -7,7 +7,7 @@ use crate::project_context::{load_project, open_systemdb, state_backend, CliErro
 pub fn run(cli: &Cli, cmd: &StateCommand) -> Result<i32, CliError> {
     let project = load_project(cli)?;
     let db = open_systemdb(&project)?;
-    let backend = state_backend(&db);
+    let backend = state_backend(&project, &db)?;
     match cmd {
         StateCommand::List { pattern } => {
             for id in backend.list(pattern.as_deref()).map_err(CliError::fail)? {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use smelt_project::Plugin;
 use smelt_singer::catalog::{apply_rules, apply_select_filter, rule_warnings, CatalogRules};
-use smelt_state::{state_id, JobState, StateBackend, StateStrategy};
+use smelt_state::{state_id, JobState, StateBackend, StateError, StateStrategy};
 use smelt_systemdb::{NewRun, RunStatus};
 
 use crate::blocks::EltSet;
@@ -24,6 +24,7 @@ use crate::log::Logger;
 use crate::process::{describe_status, spawn};
 use crate::rundir::RunDir;
 use crate::runner::RunContext;
+use crate::state_store::LockSettings;
 use crate::supervise::{forward_lines, run_chain, ChainOptions, Sink, Stage};
 
 /// How often a running set tells the system database it is alive.
@@ -121,9 +122,29 @@ fn run_recorded(
         pid: std::process::id(),
         hostname: hostname(),
     })?;
-    let heartbeat = Heartbeat::start(Arc::clone(&ctx.db), run_id.to_string(), ctx.logger.clone());
+    let locks = LockSettings::from_project(ctx.project)?;
+    if let Err(e) = ctx.state.claim_run(&id, ctx.options.force) {
+        let err = claim_error(&id, e);
+        let _ = ctx.db.finish_run(
+            run_id,
+            RunStatus::Failed,
+            &BTreeMap::new(),
+            Some(&err.to_string()),
+        );
+        return Err(err);
+    }
+    let heartbeat = Heartbeat::start(
+        ctx,
+        run_id.to_string(),
+        id.clone(),
+        locks.refresh_interval(),
+    );
     let result = run_pipeline(ctx, set, Some(&id), rundir, report);
     heartbeat.stop();
+    if let Err(e) = ctx.state.release_run(&id) {
+        ctx.logger
+            .warn(&format!("could not release the run lock of {id}: {e}"));
+    }
     let records = if report.loaded.is_empty() {
         &report.extracted
     } else {
@@ -506,21 +527,59 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-/// Updates the run's heartbeat until stopped, so a crashed smelt's run can be told from a live one.
+/// A refused claim means another run holds the state ID; anything else is a state error.
+fn claim_error(id: &str, e: StateError) -> RunError {
+    match e {
+        StateError::Locked {
+            lock_path,
+            locked_at,
+            ..
+        } => RunError::AlreadyRunning {
+            state_id: id.to_string(),
+            detail: match locked_at {
+                Some(t) => format!("lock {lock_path} taken at {t}"),
+                None => format!("lock {lock_path}"),
+            },
+        },
+        source => RunError::State {
+            state_id: id.to_string(),
+            source,
+        },
+    }
+}
+
+/// Until stopped, tells the system database the run is alive and re-stamps the state ID's run
+/// claim, so neither a crashed smelt's run nor its lock is mistaken for a live one.
 struct Heartbeat {
     stop: std::sync::mpsc::Sender<()>,
     handle: std::thread::JoinHandle<()>,
 }
 
 impl Heartbeat {
-    fn start(db: Arc<smelt_systemdb::SystemDb>, run_id: String, log: Logger) -> Heartbeat {
+    fn start(
+        ctx: &RunContext,
+        run_id: String,
+        state_id: String,
+        claim_refresh: Duration,
+    ) -> Heartbeat {
         let (stop, rx) = std::sync::mpsc::channel::<()>();
+        let db = Arc::clone(&ctx.db);
+        let state = Arc::clone(&ctx.state);
+        let log = ctx.logger.clone();
+        let tick = claim_refresh.min(HEARTBEAT_EVERY);
         let handle = std::thread::spawn(move || {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                rx.recv_timeout(HEARTBEAT_EVERY)
-            {
-                if let Err(e) = db.heartbeat(&run_id) {
-                    log.warn(&format!("heartbeat for run {run_id} failed: {e}"));
+            let mut last_db = Instant::now();
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(tick) {
+                if let Err(e) = state.refresh_run(&state_id) {
+                    log.warn(&format!(
+                        "could not refresh the run lock of {state_id}: {e}"
+                    ));
+                }
+                if last_db.elapsed() >= HEARTBEAT_EVERY {
+                    last_db = Instant::now();
+                    if let Err(e) = db.heartbeat(&run_id) {
+                        log.warn(&format!("heartbeat for run {run_id} failed: {e}"));
+                    }
                 }
             }
         });

@@ -88,6 +88,22 @@ pub enum RunError {
     /// The system database refused or failed (includes "already running").
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A project setting has a value smelt cannot use.
+    #[error("{message}\n  hint: {hint}")]
+    Setting {
+        /// What is wrong, naming the setting.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// Another run of the same pipeline holds the state ID.
+    #[error("another run of {state_id} is in progress ({detail})\n  hint: wait for it to finish, or pass --force if you are sure it is gone")]
+    AlreadyRunning {
+        /// The state ID.
+        state_id: String,
+        /// Where the claim is and since when.
+        detail: String,
+    },
     /// A filesystem operation smelt itself needed failed.
     #[error("{context}: {source}")]
     Io {

@@ -13,6 +13,7 @@ pub mod relay;
 pub mod rundir;
 pub mod runner;
 pub mod signals;
+pub mod state_store;
 pub mod summary;
 pub mod supervise;
 

@@ -1,0 +1,136 @@
+//! Choosing where state lives, from the project's `state_backend` settings (Meltano's names):
+//! `state_backend.uri` (`systemdb`, `file:///dir`, later cloud URIs), and the lock settings
+//! `state_backend.lock_timeout_seconds` / `state_backend.lock_retry_seconds`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smelt_project::Project;
+use smelt_state::{FileStateBackend, StateBackend, DEFAULT_LOCK_RETRY, DEFAULT_LOCK_TIMEOUT};
+use smelt_systemdb::SystemDb;
+
+use crate::error::RunError;
+
+/// The lock timing every lock-based backend honours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LockSettings {
+    /// Age after which a lock is abandoned (`state_backend.lock_timeout_seconds`, default 10).
+    pub timeout: Duration,
+    /// Pause between attempts on a held lock (`state_backend.lock_retry_seconds`, default 1).
+    pub retry: Duration,
+}
+
+impl LockSettings {
+    /// Reads both settings, with Meltano's defaults; a non-numeric value is an error naming it.
+    pub fn from_project(project: &Project) -> Result<LockSettings, RunError> {
+        Ok(LockSettings {
+            timeout: seconds(
+                project,
+                "state_backend.lock_timeout_seconds",
+                DEFAULT_LOCK_TIMEOUT,
+            )?,
+            retry: seconds(
+                project,
+                "state_backend.lock_retry_seconds",
+                DEFAULT_LOCK_RETRY,
+            )?,
+        })
+    }
+
+    /// How often a running pipeline re-stamps its claim: a third of the timeout, so two
+    /// refreshes can be late before the claim could be taken as abandoned.
+    pub fn refresh_interval(&self) -> Duration {
+        (self.timeout / 3).max(Duration::from_millis(100))
+    }
+}
+
+fn seconds(project: &Project, key: &str, default: Duration) -> Result<Duration, RunError> {
+    let bad = |shown: String| RunError::Setting {
+        message: format!("{key} is {shown}, which is not a number of seconds"),
+        hint: format!(
+            "set {key} to a positive number, e.g. 10 (or unset it for the default of {}s)",
+            default.as_secs_f64()
+        ),
+    };
+    let value = match project.setting(key) {
+        None | Some(serde_json::Value::Null) => return Ok(default),
+        Some(serde_json::Value::Number(n)) => n.as_f64().ok_or_else(|| bad(n.to_string()))?,
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => return Ok(default),
+        Some(serde_json::Value::String(s)) => {
+            s.trim().parse::<f64>().map_err(|_| bad(format!("'{s}'")))?
+        }
+        Some(other) => return Err(bad(other.to_string())),
+    };
+    Duration::try_from_secs_f64(value).map_err(|_| bad(value.to_string()))
+}
+
+/// The configured `state_backend.uri`, defaulting to `systemdb`.
+pub fn state_backend_uri(project: &Project) -> String {
+    match project.setting("state_backend.uri") {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => "systemdb".to_string(),
+    }
+}
+
+/// Opens the backend the project's settings name.
+pub fn open_state_backend(
+    project: &Project,
+    db: &Arc<SystemDb>,
+) -> Result<Arc<dyn StateBackend>, RunError> {
+    let uri = state_backend_uri(project);
+    let locks = LockSettings::from_project(project)?;
+    if uri == "systemdb" {
+        return Ok(db.state_backend());
+    }
+    if let Some(rest) = uri.strip_prefix("file://") {
+        let path = PathBuf::from(rest);
+        let root = if path.is_absolute() {
+            path
+        } else {
+            project.root.join(path)
+        };
+        return Ok(Arc::new(FileStateBackend::new(
+            root,
+            locks.timeout,
+            locks.retry,
+        )));
+    }
+    Err(RunError::Setting {
+        message: format!("state_backend.uri '{}' is not a supported state backend", redact_uri(&uri)),
+        hint: "use systemdb, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix".into(),
+    })
+}
+
+/// Hides `user:password@` in a URI for messages.
+pub fn redact_uri(uri: &str) -> String {
+    match (uri.find("://"), uri.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://(credentials)@{}", &uri[..scheme_end], &uri[at + 1..])
+        }
+        _ => uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_reach_messages() {
+        assert_eq!(
+            redact_uri("s3://KEY:SECRET@bucket/prefix"),
+            "s3://(credentials)@bucket/prefix"
+        );
+        assert_eq!(redact_uri("file:///tmp/state"), "file:///tmp/state");
+    }
+
+    #[test]
+    fn refresh_is_a_third_of_the_timeout() {
+        let l = LockSettings {
+            timeout: Duration::from_secs(9),
+            retry: Duration::from_secs(1),
+        };
+        assert_eq!(l.refresh_interval(), Duration::from_secs(3));
+    }
+}
