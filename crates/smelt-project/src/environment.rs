@@ -67,16 +67,7 @@ impl Environment {
     /// Reads one `environments:` entry.
     pub(crate) fn from_node(node: Node<'_>) -> Result<Environment, ProjectError> {
         node.object("each entry of `environments`")?;
-        let location = node
-            .location()
-            .unwrap_or_else(|| Location::file_start("meltano.yml"));
-        let name = node.opt_string("name")?.ok_or_else(|| {
-            ProjectError::invalid(
-                Some(location.clone()),
-                "an environment has no `name`",
-                "add `name: <environment_name>` to this entry",
-            )
-        })?;
+        let (location, name) = node.location_and_name("an environment", "<environment_name>")?;
         let mut config = Map::new();
         let mut plugins = Vec::new();
         if let Some(cfg) = node.get("config") {
@@ -129,19 +120,10 @@ impl EnvironmentPlugin {
             ))?
             .cloned()
             .unwrap_or_default();
-        let location = node
-            .location()
-            .unwrap_or_else(|| Location::file_start("meltano.yml"));
-        let name = node.opt_string("name")?.ok_or_else(|| {
-            ProjectError::invalid(
-                Some(location.clone()),
-                format!(
-                    "an environment override under `{}` has no `name`",
-                    plugin_type.plural()
-                ),
-                "add `name: <plugin_name>` naming the plugin to configure",
-            )
-        })?;
+        let (location, name) = node.location_and_name(
+            &format!("an environment override under `{}`", plugin_type.plural()),
+            "<plugin_name>",
+        )?;
         let known = ["name", "config", "env", "select", "metadata", "schema"];
         Ok(EnvironmentPlugin {
             plugin_type,

@@ -23,16 +23,7 @@ impl Job {
     /// entries are themselves lists of strings (joined with spaces).
     pub(crate) fn from_node(node: Node<'_>) -> Result<Job, ProjectError> {
         node.object("each entry of `jobs`")?;
-        let location = node
-            .location()
-            .unwrap_or_else(|| Location::file_start("meltano.yml"));
-        let name = node.opt_string("name")?.ok_or_else(|| {
-            ProjectError::invalid(
-                Some(location.clone()),
-                "a job has no `name`",
-                "add `name: <job_name>` to this entry",
-            )
-        })?;
+        let (location, name) = node.location_and_name("a job", "<job_name>")?;
         let Some(tasks_node) = node.get("tasks") else {
             return Err(ProjectError::invalid(
                 Some(location),
@@ -106,16 +97,7 @@ impl Schedule {
             .object("each entry of `schedules`")?
             .cloned()
             .unwrap_or_default();
-        let location = node
-            .location()
-            .unwrap_or_else(|| Location::file_start("meltano.yml"));
-        let name = node.opt_string("name")?.ok_or_else(|| {
-            ProjectError::invalid(
-                Some(location.clone()),
-                "a schedule has no `name`",
-                "add `name: <schedule_name>` to this entry",
-            )
-        })?;
+        let (location, name) = node.location_and_name("a schedule", "<schedule_name>")?;
         let known = ["name", "interval", "job", "extractor", "loader", "env"];
         let extra = map
             .into_iter()

@@ -165,6 +165,27 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// Where this list entry is, and its required `name`: every named list (`plugins.*`,
+    /// `environments`, `jobs`, `schedules`) reads entries this way. `missing` says what lacks a
+    /// name ("a job"), `placeholder` what to write (`<job_name>`).
+    pub fn location_and_name(
+        &self,
+        missing: &str,
+        placeholder: &str,
+    ) -> Result<(Location, String), ProjectError> {
+        let location = self
+            .location()
+            .unwrap_or_else(|| Location::file_start("meltano.yml"));
+        let name = self.opt_string("name")?.ok_or_else(|| {
+            ProjectError::invalid(
+                Some(location.clone()),
+                format!("{missing} has no `name`"),
+                format!("add `name: {placeholder}` to this entry"),
+            )
+        })?;
+        Ok((location, name))
+    }
+
     /// Optional boolean field `key`; accepts true/false and the strings "true"/"false".
     pub fn opt_bool(&self, key: &str) -> Result<Option<bool>, ProjectError> {
         let Some(child) = self.get(key) else {

@@ -162,16 +162,8 @@ fn read_raw(node: Node<'_>, plugin_type: PluginType) -> Result<RawPlugin, Projec
         .object(&format!("each entry of `plugins.{}`", plugin_type.plural()))?
         .cloned()
         .unwrap_or_default();
-    let location = node
-        .location()
-        .unwrap_or_else(|| Location::file_start("meltano.yml"));
-    let name = node.opt_string("name")?.ok_or_else(|| {
-        ProjectError::invalid(
-            Some(location.clone()),
-            format!("{} entry has no `name`", plugin_type.label()),
-            "add `name: <plugin-name>` to this entry",
-        )
-    })?;
+    let (location, name) =
+        node.location_and_name(&format!("{} entry", plugin_type.label()), "<plugin-name>")?;
     if name.trim().is_empty() {
         return Err(ProjectError::invalid(
             Some(location),
