@@ -64,10 +64,17 @@ pub fn load_project(cli: &Cli) -> Result<Project, CliError> {
     .map_err(CliError::fail)
 }
 
-/// Opens the project's system database (`.meltano/smelt.db`).
+/// Opens the project's system database: PostgreSQL when `database_uri` (or
+/// `MELTANO_DATABASE_URI`) is a `postgresql://` URI, else the embedded `.meltano/smelt.db`.
 pub fn open_systemdb(project: &Project) -> Result<Arc<SystemDb>, CliError> {
-    let path = project.sys_dir.join("smelt.db");
-    SystemDb::open(&path).map(Arc::new).map_err(CliError::fail)
+    let uri = match project.setting("database_uri") {
+        Some(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    };
+    let sqlite = project.sys_dir.join("smelt.db");
+    SystemDb::open_uri(&uri, &sqlite)
+        .map(Arc::new)
+        .map_err(CliError::fail)
 }
 
 /// The state backend the project's `state_backend.uri` names (default: the system database).

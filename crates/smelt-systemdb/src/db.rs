@@ -1,98 +1,75 @@
-//! Opening the system database and sharing its connection.
+//! Opening the system database on the engine the project's `database_uri` names.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::Connection;
-
-use crate::schema::{migrate, Migrated, SCHEMA_VERSION};
+use crate::engine::Engine;
+use crate::pg::PgEngine;
+use crate::sqlite::SqliteEngine;
+use crate::uri::{classify, Target};
 use crate::DbError;
 
-/// How long a statement waits for another process's write transaction before failing.
+/// How long a statement waits for another process's transaction (SQLite's busy timeout,
+/// PostgreSQL's `lock_timeout`) before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// smelt's embedded system database (`.meltano/smelt.db`): job state and run records.
+/// smelt's system database: job state and run records.
 ///
-/// One SQLite connection behind a mutex, in WAL mode (readers never block the writer) with
-/// `synchronous=FULL` (a committed state survives power loss) and a 10 s busy timeout, so
-/// several smelt processes can share the file. Every read-modify-write runs in a
-/// `BEGIN IMMEDIATE` transaction, which serializes writers across processes.
+/// Either the embedded SQLite file `.meltano/smelt.db` (the default), or a PostgreSQL database
+/// when the project's `database_uri` is a `postgresql://` URI, so workers on several machines
+/// share runs and state. Both engines behave the same: every read-modify-write is a
+/// transaction that serializes with the other smelt processes using the database.
 #[derive(Debug)]
 pub struct SystemDb {
-    conn: Mutex<Connection>,
-    path: PathBuf,
+    engine: Box<dyn Engine>,
 }
 
 impl SystemDb {
-    /// Open (creating if needed) the database at `path`, creating its parent directory and
-    /// applying schema migrations.
+    /// Open (creating if needed) the SQLite database at `path`, creating its parent directory
+    /// and applying schema migrations.
     pub fn open(path: &Path) -> Result<Self, DbError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        let open_err = |source| DbError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
-        match migrate(&mut conn).map_err(open_err)? {
-            Migrated::UpToDate => {}
-            Migrated::TooNew(found) => {
-                return Err(DbError::SchemaTooNew {
-                    path: path.to_path_buf(),
-                    found,
-                    supported: SCHEMA_VERSION,
-                })
-            }
-        }
         Ok(SystemDb {
-            conn: Mutex::new(conn),
-            path: path.to_path_buf(),
+            engine: Box::new(SqliteEngine::open(path)?),
         })
     }
 
-    /// The database file this handle uses.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The shared connection. A panic in another thread while holding it cannot leave a
-    /// transaction open (rusqlite rolls back on drop), so a poisoned lock is simply reused.
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Wrap a SQLite error with the database path and what we were doing.
-    pub(crate) fn sql_err(
-        &self,
-        action: impl Into<String>,
-    ) -> impl FnOnce(rusqlite::Error) -> DbError + '_ {
-        let action = action.into();
-        move |source| DbError::Sqlite {
-            path: self.path.clone(),
-            action,
-            source,
+    /// Open the system database named by the project's `database_uri`.
+    ///
+    /// An empty `uri` (unset) or a `sqlite://` URI opens the SQLite file at `sqlite_default`
+    /// (`.meltano/smelt.db`; Meltano's own `meltano.db`, which its default URI names, is never
+    /// touched). A `postgresql://` / `postgres://` URI (also SQLAlchemy's
+    /// `postgresql+psycopg://`) connects to PostgreSQL, retrying for a few seconds, and creates
+    /// smelt's `smelt_*` tables on first use. Other URIs are [`DbError::UnsupportedUri`].
+    pub fn open_uri(uri: &str, sqlite_default: &Path) -> Result<Self, DbError> {
+        match classify(uri)? {
+            Target::Sqlite => Self::open(sqlite_default),
+            Target::Postgres(uri) => Ok(SystemDb {
+                engine: Box::new(PgEngine::open(&uri)?),
+            }),
         }
+    }
+
+    /// The SQLite file this handle uses, or `None` on PostgreSQL.
+    pub fn path(&self) -> Option<&Path> {
+        self.engine.sqlite_path()
+    }
+
+    /// Where the data lives, for messages: the SQLite file path, or
+    /// `postgresql://user@host:port/db` (plus the schema when it is not `public`). Never
+    /// contains a password.
+    pub fn location(&self) -> &str {
+        self.engine.label()
+    }
+
+    /// The engine behind this handle.
+    pub(crate) fn engine(&self) -> &dyn Engine {
+        self.engine.as_ref()
     }
 
     /// A [`DbError::Corrupt`] for this database.
     pub(crate) fn corrupt(&self, what: impl Into<String>, reason: impl Into<String>) -> DbError {
         DbError::Corrupt {
-            path: self.path.clone(),
+            database: self.location().to_string(),
             what: what.into(),
             reason: reason.into(),
         }
@@ -102,67 +79,65 @@ impl SystemDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::each_engine;
+    use crate::SCHEMA_VERSION;
+
+    each_engine! {
+        fn schema_is_created_once(f) {
+            drop(f.open());
+            drop(f.open());
+            assert_eq!(
+                f.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM smelt_schema_version"),
+                Some(SCHEMA_VERSION.to_string())
+            );
+        }
+
+        fn newer_schema_is_refused(f) {
+            drop(f.open());
+            f.exec(&format!(
+                "INSERT INTO smelt_schema_version VALUES ({}, CURRENT_TIMESTAMP)",
+                SCHEMA_VERSION + 5
+            ));
+            match SystemDb::open_uri(f.uri(), &f.sqlite_path()) {
+                Err(e @ DbError::SchemaTooNew { found, .. }) => {
+                    assert_eq!(found, SCHEMA_VERSION + 5);
+                    assert!(e.to_string().contains("upgrade smelt"), "{e}");
+                }
+                other => panic!("expected SchemaTooNew, got {other:?}"),
+            }
+        }
+    }
 
     #[test]
-    fn open_creates_parent_directory_and_uses_wal() {
+    fn sqlite_uris_and_unset_open_the_default_file() {
         let dir = match tempfile::tempdir() {
             Ok(d) => d,
             Err(e) => panic!("{e}"),
         };
         let path = dir.path().join(".meltano").join("smelt.db");
-        let db = match SystemDb::open(&path) {
-            Ok(db) => db,
-            Err(e) => panic!("{e}"),
-        };
-        assert!(path.is_file());
-        assert_eq!(db.path(), path);
-        let mode: String = db
-            .conn()
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap_or_default();
-        assert_eq!(mode.to_ascii_lowercase(), "wal");
-        drop(db);
-        // Re-opening an existing database works and keeps the schema.
-        assert!(SystemDb::open(&path).is_ok());
-    }
-
-    #[test]
-    fn non_database_file_is_a_clear_open_error() {
-        let dir = match tempfile::tempdir() {
-            Ok(d) => d,
-            Err(e) => panic!("{e}"),
-        };
-        let path = dir.path().join("smelt.db");
-        assert!(fs::write(&path, vec![b'x'; 4096]).is_ok());
-        let err = SystemDb::open(&path).err().map(|e| e.to_string());
-        assert!(
-            err.as_deref()
-                .is_some_and(|e| e.contains("smelt.db") && e.contains("not Meltano's meltano.db")),
-            "{err:?}"
-        );
-    }
-
-    #[test]
-    fn newer_schema_is_refused() {
-        let dir = match tempfile::tempdir() {
-            Ok(d) => d,
-            Err(e) => panic!("{e}"),
-        };
-        let path = dir.path().join("smelt.db");
-        let db = SystemDb::open(&path);
-        assert!(db.is_ok());
-        if let Ok(db) = db {
-            assert!(db
-                .conn()
-                .execute(
-                    "INSERT INTO smelt_schema_version VALUES (?1, 'x')",
-                    [SCHEMA_VERSION + 5],
-                )
-                .is_ok());
+        for uri in ["", "sqlite:///somewhere/.meltano/meltano.db"] {
+            let db = match SystemDb::open_uri(uri, &path) {
+                Ok(db) => db,
+                Err(e) => panic!("{uri}: {e}"),
+            };
+            assert_eq!(db.path(), Some(path.as_path()));
+            assert_eq!(db.location(), path.display().to_string());
         }
+        assert!(path.is_file());
+        assert!(!dir.path().join("somewhere").exists());
+    }
+
+    #[test]
+    fn unsupported_uri_is_refused() {
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        let path = dir.path().join("smelt.db");
         assert!(matches!(
-            SystemDb::open(&path),
-            Err(DbError::SchemaTooNew { found, .. }) if found == SCHEMA_VERSION + 5
+            SystemDb::open_uri("mysql://u:pw@h/db", &path),
+            Err(DbError::UnsupportedUri { .. })
         ));
+        assert!(!path.exists());
     }
 }

@@ -1,4 +1,5 @@
-//! Errors from the system database, phrased so the CLI can print them as they are.
+//! Errors from the system database (SQLite or PostgreSQL), phrased so the CLI can print them
+//! as they are.
 
 use std::path::PathBuf;
 
@@ -6,7 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::RunStatus;
 
-/// Everything that can go wrong opening or using `.meltano/smelt.db`.
+/// Everything that can go wrong opening or using the system database: `.meltano/smelt.db`, or
+/// the PostgreSQL database named by `database_uri`. Messages never contain a password.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The directory that should hold the database could not be created.
@@ -45,15 +47,57 @@ pub enum DbError {
         source: rusqlite::Error,
     },
 
+    /// The project's `database_uri` names an engine smelt cannot use, or cannot be parsed.
+    #[error(
+        "database_uri {uri} cannot be used: {reason}; use postgresql://user:password@host:port/db \
+         for PostgreSQL, or leave it unset (or sqlite:///…) for the embedded .meltano/smelt.db"
+    )]
+    UnsupportedUri {
+        /// The URI, password replaced by `***`.
+        uri: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The PostgreSQL server could not be reached (after retrying) or refused us.
+    #[error(
+        "could not connect to the system database {target} (gave up after {attempts} \
+         attempt{} over {:.1}s): {reason}; {hint}",
+        if *attempts == 1 { "" } else { "s" },
+        waited.as_secs_f64()
+    )]
+    Connect {
+        /// `postgresql://user@host:port/db`, never with the password.
+        target: String,
+        /// How many connection attempts were made.
+        attempts: u32,
+        /// How long we kept trying.
+        waited: std::time::Duration,
+        /// The driver's error with its cause.
+        reason: String,
+        /// What to check, e.g. that the server runs or that the database exists.
+        hint: String,
+    },
+
+    /// A PostgreSQL statement failed.
+    #[error("system database {target}: could not {action}: {reason}")]
+    Postgres {
+        /// `postgresql://user@host:port/db`, never with the password.
+        target: String,
+        /// What we were doing, e.g. "record the new run".
+        action: String,
+        /// The driver's error with its cause (the server's message).
+        reason: String,
+    },
+
     /// The database was migrated by a newer smelt than this one.
     #[error(
-        "the system database {} has schema version {found}, but this smelt only knows up to \
-         {supported}; upgrade smelt (or point it at another database)",
-        path.display()
+        "the system database {database} has schema version {found}, but this smelt only knows \
+         up to {supported}; upgrade smelt (or point it at another database)"
     )]
     SchemaTooNew {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file path, or a PostgreSQL location without its password.
+        database: String,
         /// Version found in the file.
         found: i64,
         /// Newest version this build understands.
@@ -116,10 +160,10 @@ pub enum DbError {
     },
 
     /// A row holds data this version cannot read.
-    #[error("system database {}: unreadable {what}: {reason}", path.display())]
+    #[error("system database {database}: unreadable {what}: {reason}")]
     Corrupt {
-        /// The database file.
-        path: PathBuf,
+        /// The database: a file path, or a PostgreSQL location without its password.
+        database: String,
         /// Which value, e.g. "records of run 123".
         what: String,
         /// Why it could not be read.
@@ -149,7 +193,7 @@ mod tests {
     #[test]
     fn schema_too_new_says_upgrade() {
         let text = DbError::SchemaTooNew {
-            path: "/p/smelt.db".into(),
+            database: "/p/smelt.db".into(),
             found: 9,
             supported: 1,
         }

@@ -1,19 +1,30 @@
-//! smelt's embedded system database, `.meltano/smelt.db` (SQLite, bundled).
+//! smelt's system database: the embedded `.meltano/smelt.db` (SQLite, bundled), or PostgreSQL
+//! when the project's `database_uri` is a `postgresql://` URI ([`SystemDb::open_uri`]).
 //!
 //! It holds two things: job state (the default `systemdb` state backend, see
 //! [`SystemDb::state_backend`]) and run records — one row per run with status, heartbeat,
 //! process ID and per-stream record counts — which is how smelt refuses to run the same
 //! pipeline twice at once and notices runs that crashed ([`SystemDb::begin_run`]).
 //!
-//! This is smelt's own database; Meltano's `meltano.db` is never touched.
+//! The rules (stale-run detection, state parsing) live once in `runs.rs` and
+//! `state_store.rs`; the engines (`sqlite/`, `pg/`) only run SQL in safe transactions.
+//!
+//! This is smelt's own database; Meltano's `meltano.db` and tables are never touched.
 
 mod db;
+mod engine;
 mod error;
+mod pg;
 mod process;
 mod runs;
 mod schema;
+mod sqlite;
 mod state_store;
 mod time;
+mod uri;
+
+#[cfg(test)]
+mod test_support;
 
 pub use db::{SystemDb, BUSY_TIMEOUT};
 pub use error::DbError;

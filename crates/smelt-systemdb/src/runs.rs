@@ -7,10 +7,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
 
+use crate::engine::{RunEnd, RunTx};
 use crate::process::pid_alive;
-use crate::time::{from_db, now, to_db};
+use crate::time::{now, to_db};
 use crate::{DbError, SystemDb};
 
 /// A running run whose last heartbeat is older than this is considered dead (Meltano's
@@ -100,39 +100,35 @@ pub struct RunRecord {
     pub error: Option<String>,
 }
 
-const RUN_COLUMNS: &str =
-    "run_id, state_id, status, started_at, ended_at, last_heartbeat, pid, hostname, records, error";
-
-/// A row as stored, before its text columns are interpreted.
-struct RawRun {
-    run_id: String,
-    state_id: String,
-    status: String,
-    started_at: String,
-    ended_at: Option<String>,
-    last_heartbeat: String,
-    pid: i64,
-    hostname: String,
-    records: String,
-    error: Option<String>,
+/// A run row as an engine read it, before its values are checked: timestamps that could not be
+/// read carry the reason (`Err`), so [`SystemDb`] reports them as [`DbError::Corrupt`] the same
+/// way for every engine.
+#[derive(Debug, Clone)]
+pub(crate) struct RawRun {
+    /// Unique run ID.
+    pub run_id: String,
+    /// The pipeline's state ID.
+    pub state_id: String,
+    /// Status text, checked by [`RunStatus::from_str`].
+    pub status: String,
+    /// Start time.
+    pub started_at: RawTime,
+    /// End time, if set.
+    pub ended_at: Option<RawTime>,
+    /// Last heartbeat.
+    pub last_heartbeat: RawTime,
+    /// Process ID as stored (checked to fit a `u32`).
+    pub pid: i64,
+    /// Machine the run started on.
+    pub hostname: String,
+    /// Per-stream record counts as JSON text.
+    pub records: String,
+    /// Failure text.
+    pub error: Option<String>,
 }
 
-impl RawRun {
-    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(RawRun {
-            run_id: row.get(0)?,
-            state_id: row.get(1)?,
-            status: row.get(2)?,
-            started_at: row.get(3)?,
-            ended_at: row.get(4)?,
-            last_heartbeat: row.get(5)?,
-            pid: row.get(6)?,
-            hostname: row.get(7)?,
-            records: row.get(8)?,
-            error: row.get(9)?,
-        })
-    }
-}
+/// A stored timestamp, or why it could not be read.
+pub(crate) type RawTime = Result<DateTime<Utc>, String>;
 
 impl SystemDb {
     /// Record the start of a run, refusing a double run.
@@ -142,48 +138,37 @@ impl SystemDb {
     /// longer exists. Then, if a run is still in progress and `force` is not set, returns
     /// [`DbError::AlreadyRunning`]. With `force` the other run's row is left alone (it may
     /// really be running and will settle its own record). All of this happens in one
-    /// `BEGIN IMMEDIATE` transaction, so two processes cannot both start.
+    /// transaction that excludes every other `begin_run` of the same state ID (SQLite:
+    /// `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock on the state ID), so two processes
+    /// cannot both start.
     pub fn begin_run(&self, req: &NewRun) -> Result<RunRecord, DbError> {
         self.begin_run_at(req, now(), &pid_alive)
     }
 
-    fn begin_run_at(
+    pub(crate) fn begin_run_at(
         &self,
         req: &NewRun,
         at: DateTime<Utc>,
         is_alive: &dyn Fn(u32) -> bool,
     ) -> Result<RunRecord, DbError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.sql_err("start a transaction"))?;
+        self.engine().begin_run_tx(&req.state_id, &mut |tx| {
+            self.begin_in(tx, req, at, is_alive)
+        })
+    }
 
-        let running: Vec<RawRun> = {
-            let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT {RUN_COLUMNS} FROM runs WHERE state_id = ?1 AND status = 'running' \
-                     ORDER BY started_at DESC, rowid DESC"
-                ))
-                .map_err(self.sql_err("look up running runs"))?;
-            let rows = stmt
-                .query_map([&req.state_id], RawRun::from_row)
-                .map_err(self.sql_err("look up running runs"))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(self.sql_err("look up running runs"))?
-        };
-
+    /// The engine-independent body of [`SystemDb::begin_run`].
+    fn begin_in(
+        &self,
+        tx: &mut dyn RunTx,
+        req: &NewRun,
+        at: DateTime<Utc>,
+        is_alive: &dyn Fn(u32) -> bool,
+    ) -> Result<RunRecord, DbError> {
         let mut still_running = Vec::new();
-        for raw in running {
+        for raw in tx.running_runs(&req.state_id)? {
             let run = self.interpret(raw)?;
             match death_reason(&run, &req.hostname, at, is_alive) {
-                Some(reason) => {
-                    tx.execute(
-                        "UPDATE runs SET status = 'failed', ended_at = ?2, error = ?3 \
-                         WHERE run_id = ?1",
-                        params![run.run_id, to_db(at), reason],
-                    )
-                    .map_err(self.sql_err("mark a dead run failed"))?;
-                }
+                Some(reason) => tx.mark_failed(&run.run_id, at, &reason)?,
                 None => still_running.push(run),
             }
         }
@@ -212,46 +197,16 @@ impl SystemDb {
             records: BTreeMap::new(),
             error: None,
         };
-        let inserted = tx.execute(
-            "INSERT INTO runs (run_id, state_id, status, started_at, last_heartbeat, pid, \
-             hostname, records) VALUES (?1, ?2, 'running', ?3, ?3, ?4, ?5, '{}')",
-            params![
-                record.run_id,
-                record.state_id,
-                to_db(at),
-                i64::from(record.pid),
-                record.hostname
-            ],
-        );
-        match inserted {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                return Err(DbError::DuplicateRun {
-                    run_id: req.run_id.clone(),
-                })
-            }
-            Err(e) => return Err(self.sql_err("record the new run")(e)),
-        }
-        tx.commit().map_err(self.sql_err("record the new run"))?;
+        tx.insert_run(&record)?;
         Ok(record)
     }
 
     /// Record that run `run_id` is alive. Fails with [`DbError::RunNotRunning`] if the run is
     /// no longer `running` (e.g. another process declared it dead), so the caller can stop.
     pub fn heartbeat(&self, run_id: &str) -> Result<(), DbError> {
-        let conn = self.conn();
-        let changed = conn
-            .execute(
-                "UPDATE runs SET last_heartbeat = ?2 WHERE run_id = ?1 AND status = 'running'",
-                params![run_id, to_db(now())],
-            )
-            .map_err(self.sql_err("record a heartbeat"))?;
-        if changed == 1 {
+        if self.engine().touch_heartbeat(run_id, now())? {
             return Ok(());
         }
-        drop(conn);
         match self.run(run_id)? {
             None => Err(DbError::RunNotFound {
                 run_id: run_id.to_string(),
@@ -281,16 +236,14 @@ impl SystemDb {
         }
         let records_json = serde_json::to_string(records)
             .map_err(|e| self.corrupt(format!("records of run {run_id}"), e.to_string()))?;
-        let at = to_db(now());
-        let changed = self
-            .conn()
-            .execute(
-                "UPDATE runs SET status = ?2, ended_at = ?3, last_heartbeat = ?3, records = ?4, \
-                 error = ?5 WHERE run_id = ?1",
-                params![run_id, status.as_str(), at, records_json, error],
-            )
-            .map_err(self.sql_err("record the end of a run"))?;
-        if changed == 0 {
+        let found = self.engine().settle_run(&RunEnd {
+            run_id,
+            status,
+            at: now(),
+            records_json: &records_json,
+            error,
+        })?;
+        if !found {
             return Err(DbError::RunNotFound {
                 run_id: run_id.to_string(),
             });
@@ -302,35 +255,13 @@ impl SystemDb {
     /// `limit` rows.
     pub fn runs(&self, state_id: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, DbError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let conn = self.conn();
-        let raws: Vec<RawRun> = {
-            let mut stmt = conn
-                .prepare(&format!(
-                    "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR state_id = ?1) \
-                     ORDER BY started_at DESC, rowid DESC LIMIT ?2"
-                ))
-                .map_err(self.sql_err("list runs"))?;
-            let rows = stmt
-                .query_map(params![state_id, limit], RawRun::from_row)
-                .map_err(self.sql_err("list runs"))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(self.sql_err("list runs"))?
-        };
-        drop(conn);
+        let raws = self.engine().list_runs(state_id, limit)?;
         raws.into_iter().map(|raw| self.interpret(raw)).collect()
     }
 
     /// One run by ID, if it exists.
     pub fn run(&self, run_id: &str) -> Result<Option<RunRecord>, DbError> {
-        let raw = self
-            .conn()
-            .query_row(
-                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1"),
-                [run_id],
-                RawRun::from_row,
-            )
-            .optional()
-            .map_err(self.sql_err("look up a run"))?;
+        let raw = self.engine().find_run(run_id)?;
         raw.map(|raw| self.interpret(raw)).transpose()
     }
 
@@ -341,16 +272,16 @@ impl SystemDb {
             .status
             .parse::<RunStatus>()
             .map_err(|e| self.corrupt(what("status"), e))?;
-        let started_at =
-            from_db(&raw.started_at).map_err(|e| self.corrupt(what("started_at"), e))?;
+        let started_at = raw
+            .started_at
+            .map_err(|e| self.corrupt(what("started_at"), e))?;
         let ended_at = raw
             .ended_at
-            .as_deref()
-            .map(from_db)
             .transpose()
             .map_err(|e| self.corrupt(what("ended_at"), e))?;
-        let last_heartbeat =
-            from_db(&raw.last_heartbeat).map_err(|e| self.corrupt(what("last_heartbeat"), e))?;
+        let last_heartbeat = raw
+            .last_heartbeat
+            .map_err(|e| self.corrupt(what("last_heartbeat"), e))?;
         let pid = u32::try_from(raw.pid)
             .map_err(|_| self.corrupt(what("pid"), format!("{} is not a process ID", raw.pid)))?;
         let records = serde_json::from_str(&raw.records)

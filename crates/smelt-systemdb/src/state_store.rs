@@ -1,20 +1,21 @@
-//! Job state stored in the system database (`state_backend.uri: systemdb`, the default).
+//! Job state stored in the system database (`state_backend.uri: systemdb`, the default), on
+//! either engine.
 
 use std::sync::Arc;
 
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
 use smelt_state::{
     compile_pattern, pattern_matches, validate_state_id, JobState, StateBackend, StateError,
 };
 
-use crate::time::{now, to_db};
-use crate::{DbError, SystemDb};
+use crate::engine::StoredState;
+use crate::SystemDb;
 
-/// The [`StateBackend`] view of a [`SystemDb`]: one row per state ID in the `state` table.
+/// The [`StateBackend`] view of a [`SystemDb`]: one row per state ID in its state table.
 ///
-/// Updates run in `BEGIN IMMEDIATE` transactions, so concurrent smelt processes sharing the
-/// database serialize instead of losing each other's writes.
+/// Every write is a transaction; `update` serializes with every other update of the same ID
+/// in any process (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: `SELECT … FOR UPDATE` on the row),
+/// so concurrent smelt processes never lose each other's writes.
 #[derive(Debug, Clone)]
 pub struct SystemDbStateBackend {
     db: Arc<SystemDb>,
@@ -30,92 +31,30 @@ impl SystemDbStateBackend {
         format!("{} (state ID {id})", self.name())
     }
 
-    /// Map a database error to a state error, turning "database is busy" into
-    /// [`StateError::Locked`].
-    fn state_err(&self, id: &str, action: &str) -> impl FnOnce(rusqlite::Error) -> StateError + '_ {
-        let id = id.to_string();
-        let action = action.to_string();
-        move |e| {
-            let busy = matches!(
-                e.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-            );
-            if busy {
-                StateError::Locked {
-                    id,
-                    lock_path: self.db.path().display().to_string(),
-                    locked_at: None,
-                    waited: crate::BUSY_TIMEOUT,
-                }
-            } else {
-                let err = DbError::Sqlite {
-                    path: self.db.path().to_path_buf(),
-                    action,
-                    source: e,
-                };
-                StateError::Backend(err.to_string())
-            }
-        }
-    }
-
-    fn read(&self, tx: &Transaction<'_>, id: &str) -> Result<Option<JobState>, StateError> {
-        let row: Option<(String, String)> = tx
-            .query_row(
-                "SELECT completed, partial FROM state WHERE state_id = ?1",
-                [id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(self.state_err(id, "read state"))?;
-        let Some((completed, partial)) = row else {
-            return Ok(None);
-        };
+    /// Parse a stored row; unreadable text or a wrong shape is [`StateError::Corrupt`].
+    fn decode(&self, id: &str, stored: StoredState) -> Result<JobState, StateError> {
         let parse = |half: &str, text: &str| {
             serde_json::from_str::<Value>(text).map_err(|e| StateError::Corrupt {
                 location: self.location(id),
                 reason: format!("\"{half}\" is not valid JSON ({e})"),
             })
         };
-        let state =
-            JobState::from_parts(parse("completed", &completed)?, parse("partial", &partial)?)
-                .map_err(|e| e.located(self.location(id)))?;
-        Ok(Some(state))
+        JobState::from_parts(
+            parse("completed", &stored.completed)?,
+            parse("partial", &stored.partial)?,
+        )
+        .map_err(|e| e.located(self.location(id)))
     }
 
-    fn write(&self, tx: &Transaction<'_>, id: &str, state: &JobState) -> Result<(), StateError> {
+    fn encode(id: &str, state: &JobState) -> Result<StoredState, StateError> {
         let encode = |v: &Value| {
             serde_json::to_string(v)
                 .map_err(|e| StateError::Backend(format!("could not encode state for {id}: {e}")))
         };
-        tx.execute(
-            "INSERT INTO state (state_id, completed, partial, updated_at) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (state_id) DO UPDATE SET completed = excluded.completed, \
-             partial = excluded.partial, updated_at = excluded.updated_at",
-            params![
-                id,
-                encode(&state.completed)?,
-                encode(&state.partial)?,
-                to_db(now())
-            ],
-        )
-        .map_err(self.state_err(id, "write state"))?;
-        Ok(())
-    }
-
-    /// Run `body` in a transaction on the shared connection and commit if it succeeds.
-    fn in_tx<T>(
-        &self,
-        id: &str,
-        behavior: TransactionBehavior,
-        body: impl FnOnce(&Transaction<'_>) -> Result<T, StateError>,
-    ) -> Result<T, StateError> {
-        let mut conn = self.db.conn();
-        let tx = conn
-            .transaction_with_behavior(behavior)
-            .map_err(self.state_err(id, "start a transaction"))?;
-        let out = body(&tx)?;
-        tx.commit().map_err(self.state_err(id, "commit state"))?;
-        Ok(out)
+        Ok(StoredState {
+            completed: encode(&state.completed)?,
+            partial: encode(&state.partial)?,
+        })
     }
 }
 
@@ -128,19 +67,21 @@ impl SystemDb {
 
 impl StateBackend for SystemDbStateBackend {
     fn name(&self) -> String {
-        format!("systemdb ({})", self.db.path().display())
+        format!("systemdb ({})", self.db.location())
     }
 
     fn get(&self, id: &str) -> Result<Option<JobState>, StateError> {
         validate_state_id(id)?;
-        self.in_tx(id, TransactionBehavior::Deferred, |tx| self.read(tx, id))
+        self.db
+            .engine()
+            .read_state(id)?
+            .map(|stored| self.decode(id, stored))
+            .transpose()
     }
 
     fn set(&self, id: &str, state: &JobState) -> Result<(), StateError> {
         validate_state_id(id)?;
-        self.in_tx(id, TransactionBehavior::Immediate, |tx| {
-            self.write(tx, id, state)
-        })
+        self.db.engine().write_state(id, &Self::encode(id, state)?)
     }
 
     fn update(
@@ -149,40 +90,35 @@ impl StateBackend for SystemDbStateBackend {
         f: &mut dyn FnMut(Option<JobState>) -> Result<JobState, StateError>,
     ) -> Result<JobState, StateError> {
         validate_state_id(id)?;
-        self.in_tx(id, TransactionBehavior::Immediate, |tx| {
-            let current = self.read(tx, id)?;
+        let mut stored_next = None;
+        self.db.engine().update_state(id, &mut |current| {
+            let current = current.map(|c| self.decode(id, c)).transpose()?;
             let next = f(current)?;
-            self.write(tx, id, &next)?;
-            Ok(next)
+            let encoded = Self::encode(id, &next)?;
+            stored_next = Some(next);
+            Ok(encoded)
+        })?;
+        stored_next.ok_or_else(|| {
+            StateError::Backend(format!(
+                "{}: the update of {id} committed without computing a state",
+                self.name()
+            ))
         })
     }
 
     fn list(&self, pattern: Option<&str>) -> Result<Vec<String>, StateError> {
         let pattern = compile_pattern(pattern)?;
-        let conn = self.db.conn();
-        let ids: Vec<String> = {
-            let mut stmt = conn
-                .prepare("SELECT state_id FROM state ORDER BY state_id")
-                .map_err(self.state_err("*", "list state IDs"))?;
-            let rows = stmt
-                .query_map([], |row| row.get::<_, String>(0))
-                .map_err(self.state_err("*", "list state IDs"))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(self.state_err("*", "list state IDs"))?
-        };
-        Ok(ids
-            .into_iter()
-            .filter(|id| pattern_matches(pattern.as_ref(), id))
-            .collect())
+        // Sorted here, byte-wise, so both engines list in the same order whatever the
+        // database's collation.
+        let mut ids = self.db.engine().state_ids()?;
+        ids.retain(|id| pattern_matches(pattern.as_ref(), id));
+        ids.sort();
+        Ok(ids)
     }
 
     fn clear(&self, id: &str) -> Result<(), StateError> {
         validate_state_id(id)?;
-        self.in_tx(id, TransactionBehavior::Immediate, |tx| {
-            tx.execute("DELETE FROM state WHERE state_id = ?1", [id])
-                .map_err(self.state_err(id, "clear state"))?;
-            Ok(())
-        })
+        self.db.engine().delete_state(id)
     }
 
     // The runs table is this backend's duplicate-run guard (SystemDb::begin_run), and every

@@ -1,0 +1,251 @@
+//! The PostgreSQL engine, for `database_uri: postgresql://…`: runs and state shared by smelt
+//! workers on many machines.
+//!
+//! Tables are prefixed `smelt_` so they never collide with Meltano's own tables when both
+//! tools share a database. They live in the connection's current schema (the first existing
+//! schema of `search_path`, which a URI can set with `?options=-csearch_path%3Dmy_schema`).
+
+mod connect;
+mod runs;
+mod schema;
+mod state;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use postgres::error::SqlState;
+use postgres::{Client, Config};
+use smelt_state::StateError;
+
+use crate::engine::Engine;
+use crate::schema::{Migrated, SCHEMA_VERSION};
+use crate::{DbError, BUSY_TIMEOUT};
+
+pub(crate) use connect::describe;
+
+/// Advisory-lock class (first key of `pg_advisory_xact_lock(int, int)`) serializing schema
+/// migrations. The two-key space does not overlap the one-key space other tools tend to use.
+const LOCK_CLASS_SCHEMA: i32 = 0x736d_0001;
+/// Advisory-lock class serializing `begin_run` per state ID (second key: `hashtext(state_id)`).
+const LOCK_CLASS_RUNS: i32 = 0x736d_0002;
+
+/// One connection behind a mutex (re-established on the next call if the server dropped it).
+/// `begin_run` holds an advisory lock on the state ID for its transaction; state updates lock
+/// the state row with `SELECT … FOR UPDATE`. Lock waits give up after [`BUSY_TIMEOUT`].
+pub(crate) struct PgEngine {
+    client: Mutex<Client>,
+    config: Config,
+    target: String,
+    label: String,
+}
+
+impl fmt::Debug for PgEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgEngine")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgEngine {
+    /// Connect to the server named by `uri` (a `postgresql://` URI) and create or upgrade
+    /// smelt's tables.
+    pub(crate) fn open(uri: &str) -> Result<Self, DbError> {
+        let (config, target) = connect::parse(uri)?;
+        let mut client = connect::connect(&config, &target)?;
+        let pg_err = |action: &str| {
+            let target = target.clone();
+            let action = action.to_string();
+            move |e: postgres::Error| DbError::Postgres {
+                target,
+                action,
+                reason: describe(&e),
+            }
+        };
+        let schema: Option<String> = client
+            .query_one("SELECT current_schema()::TEXT", &[])
+            .and_then(|row| row.try_get(0))
+            .map_err(pg_err("find the current schema"))?;
+        let Some(schema) = schema else {
+            return Err(DbError::Postgres {
+                target,
+                action: "choose a schema for smelt's tables".to_string(),
+                reason: "no schema in the connection's search_path exists; create it (CREATE \
+                         SCHEMA …) or fix the search_path option in database_uri"
+                    .to_string(),
+            });
+        };
+        let label = if schema == "public" {
+            target.clone()
+        } else {
+            format!("{target} (schema {schema})")
+        };
+        match schema::migrate(&mut client).map_err(pg_err("create or upgrade smelt's tables"))? {
+            Migrated::UpToDate => {}
+            Migrated::TooNew(found) => {
+                return Err(DbError::SchemaTooNew {
+                    database: label,
+                    found,
+                    supported: SCHEMA_VERSION,
+                })
+            }
+        }
+        Ok(PgEngine {
+            client: Mutex::new(client),
+            config,
+            target,
+            label,
+        })
+    }
+
+    /// The shared connection, reconnecting first if the server closed it (restart, idle
+    /// timeout). A panic while holding it cannot leave a transaction open (the driver rolls
+    /// back on drop), so a poisoned lock is simply reused.
+    fn client(&self) -> Result<MutexGuard<'_, Client>, DbError> {
+        let mut client = self
+            .client
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if client.is_closed() {
+            *client = connect::connect(&self.config, &self.target)?;
+        }
+        Ok(client)
+    }
+
+    /// Wrap a driver error with the database and what we were doing.
+    fn pg_err(&self, action: &str) -> impl FnOnce(postgres::Error) -> DbError + '_ {
+        let action = action.to_string();
+        move |e| DbError::Postgres {
+            target: self.label.clone(),
+            action,
+            reason: describe(&e),
+        }
+    }
+
+    /// Map a driver error to a state error: a lock wait that hit `lock_timeout` is
+    /// [`StateError::Locked`].
+    fn state_err(&self, id: &str, action: &str) -> impl FnOnce(postgres::Error) -> StateError + '_ {
+        let id = id.to_string();
+        let action = action.to_string();
+        move |e| {
+            if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+                StateError::Locked {
+                    lock_path: format!("row {id:?} of smelt_state in {}", self.label),
+                    id,
+                    locked_at: None,
+                    waited: BUSY_TIMEOUT,
+                }
+            } else {
+                StateError::Backend(self.pg_err(&action)(e).to_string())
+            }
+        }
+    }
+}
+
+impl Engine for PgEngine {
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn sqlite_path(&self) -> Option<&Path> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::StateStore;
+    use crate::test_support::{connect_or_explain, postgres_admin_uri, Kind, TestDb};
+    use crate::SystemDb;
+
+    fn open(f: &TestDb) -> PgEngine {
+        match PgEngine::open(f.uri()) {
+            Ok(e) => e,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn tables_are_prefixed_and_live_in_the_current_schema() {
+        let f = TestDb::new(Kind::Postgres);
+        let engine = open(&f);
+        assert!(
+            engine.label().contains("(schema smelt_test_"),
+            "{}",
+            engine.label()
+        );
+        let tables = f.query_text(
+            "SELECT string_agg(table_name::TEXT, ',' ORDER BY table_name) \
+             FROM information_schema.tables WHERE table_schema = current_schema()",
+        );
+        assert_eq!(
+            tables.as_deref(),
+            Some("smelt_runs,smelt_schema_version,smelt_state")
+        );
+    }
+
+    #[test]
+    fn a_dropped_connection_is_reestablished() {
+        let f = TestDb::new(Kind::Postgres);
+        let engine = open(&f);
+        let pid: i32 = match engine.client() {
+            Ok(mut c) => match c.query_one("SELECT pg_backend_pid()", &[]) {
+                Ok(row) => row.try_get(0).unwrap_or(0),
+                Err(e) => panic!("{e}"),
+            },
+            Err(e) => panic!("{e}"),
+        };
+        let mut admin = connect_or_explain(&postgres_admin_uri());
+        assert!(admin
+            .execute("SELECT pg_terminate_backend($1)", &[&pid])
+            .is_ok());
+        // The first call may notice the loss; the next one reconnects.
+        let _ = engine.read_state("dev:a-to-b");
+        match engine.read_state("dev:a-to-b") {
+            Ok(None) => {}
+            other => panic!("expected a reconnect and no state, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_schema_is_explained() {
+        let uri = format!(
+            "{}?options=-csearch_path%3Dsmelt_no_such_schema_{}",
+            postgres_admin_uri(),
+            std::process::id()
+        );
+        drop(connect_or_explain(&postgres_admin_uri()));
+        let err = PgEngine::open(&uri).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("search_path") && e.contains("CREATE SCHEMA")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn missing_database_is_explained_without_retrying() {
+        drop(connect_or_explain(&postgres_admin_uri()));
+        let uri = "postgresql://postgres:not-shown@127.0.0.1:5432/smelt_no_such_database";
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        match SystemDb::open_uri(uri, &dir.path().join("smelt.db")) {
+            Err(e @ DbError::Connect { attempts: 1, .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("postgresql://postgres@127.0.0.1:5432/smelt_no_such_database"),
+                    "{text}"
+                );
+                assert!(text.contains("does not exist"), "{text}");
+                assert!(text.contains("createdb"), "{text}");
+                assert!(!text.contains("not-shown"), "{text}");
+            }
+            other => panic!("expected a Connect error after one attempt, got {other:?}"),
+        }
+        assert!(!dir.path().join("smelt.db").exists());
+    }
+}
