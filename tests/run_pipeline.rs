@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{alive, text, wait_for_file, TestProject};
+use common::{alive, assert_fails, text, wait_for_file, TestProject};
 use std::time::{Duration, Instant};
 
 const STATE_ID: &str = "dev:tap-fixture-to-target-fixture";
@@ -85,12 +85,7 @@ fn tap_crash_fails_names_the_tap_and_keeps_acknowledged_state() {
         &["run", "tap-fixture", "target-fixture"],
         &[("TAP_FIXTURE_CRASH_AFTER", "7")],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("Extractor tap-fixture failed (exit 3)"),
-        "{err}"
-    );
+    assert_fails(&out, 1, &["Extractor tap-fixture failed (exit 3)"]);
     // The target acknowledged the state after record 5 before the crash.
     let state = p.state(STATE_ID).expect("partial state kept");
     assert_eq!(
@@ -169,11 +164,10 @@ fn loader_exiting_early_with_success_still_fails_the_run() {
             ("TARGET_FIXTURE_EXIT_AFTER", "2"),
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("Loader target-fixture exited before reading all of its input"),
-        "{err}"
+    assert_fails(
+        &out,
+        1,
+        &["Loader target-fixture exited before reading all of its input"],
     );
 }
 
@@ -276,13 +270,14 @@ fn long_line_names_the_buffer_size_setting() {
             ("MELTANO_ELT_BUFFER_SIZE", "1024"),
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("tap-fixture wrote a message line longer than 1024 bytes"),
-        "{err}"
+    assert_fails(
+        &out,
+        1,
+        &[
+            "tap-fixture wrote a message line longer than 1024 bytes",
+            "elt.buffer_size",
+        ],
     );
-    assert!(err.contains("elt.buffer_size"), "{err}");
 }
 
 #[test]

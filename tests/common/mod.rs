@@ -115,9 +115,10 @@ impl TestProject {
         read_jsonl(&self.path("out.jsonl"))
     }
 
-    /// `smelt state get ID` parsed, or None when it fails.
+    /// The stored `{completed, partial}` document (`smelt state get --format raw ID`) parsed,
+    /// or None when there is none.
     pub fn state(&self, id: &str) -> Option<serde_json::Value> {
-        let out = self.run(&["state", "get", id]);
+        let out = self.run(&["state", "get", "--format", "raw", id]);
         if !out.status.success() {
             return None;
         }
@@ -171,4 +172,13 @@ pub fn wait_for_file(path: &Path, secs: u64) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     false
+}
+
+/// Asserts that smelt exited with `code` and that stderr contains every one of `needles`.
+pub fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
+    assert_eq!(out.status.code(), Some(code), "{}", text(out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in stderr:\n{}", text(out));
+    }
 }
