@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 /// smelt runs Meltano projects: the same meltano.yml, Singer plugins and state, in one fast binary.
 #[derive(Debug, Parser)]
@@ -40,7 +40,7 @@ pub enum Command {
     Run(RunArgs),
     /// Create a new project.
     Init(InitArgs),
-    /// Inspect stored state.
+    /// Manage stored state: list, get, set, merge, copy, move, clear, edit, export, import.
     #[command(subcommand)]
     State(StateCommand),
     /// Run a built-in plugin as a standalone Singer program (usable from plain Meltano too).
@@ -86,20 +86,131 @@ pub struct InitArgs {
     pub directory: PathBuf,
 }
 
-/// `smelt state` subcommands.
+/// `smelt state` subcommands: Meltano's verbs and flags, plus `--format raw` for `get` and
+/// `--format meltano` for `export`.
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// List state IDs.
     List {
-        /// Only IDs matching this glob pattern.
+        /// Only IDs matching this glob pattern, e.g. 'dev:*'.
         #[arg(long)]
         pattern: Option<String>,
     },
-    /// Print the state stored for a state ID.
+    /// Print the state the next run of a state ID starts from (`{}` when there is none).
     Get {
         /// The state ID.
         state_id: String,
+        /// json: one compact line (ready for `state set`); pretty: indented; raw: the stored
+        /// {"completed", "partial"} document, byte for byte.
+        #[arg(long, value_enum, default_value_t = GetFormat::Json)]
+        format: GetFormat,
     },
+    /// Replace the state of a state ID with a Singer state ({"singer_state": {...}}).
+    #[command(group(ArgGroup::new("source").required(true).args(["state", "input_file"])))]
+    Set {
+        /// The state ID.
+        state_id: String,
+        /// The new state as JSON: {"singer_state": {...}}.
+        state: Option<String>,
+        /// Read the new state from this JSON file instead.
+        #[arg(long, value_name = "FILE")]
+        input_file: Option<PathBuf>,
+        /// Do not ask before overwriting existing state.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Add bookmarks to the state of a state ID (merged into its partial state).
+    #[command(group(ArgGroup::new("source").required(true).args(["state", "input_file", "from_state_id"])))]
+    Merge {
+        /// The state ID to merge into.
+        state_id: String,
+        /// The state to merge as JSON: {"singer_state": {...}}.
+        state: Option<String>,
+        /// Read the state to merge from this JSON file instead.
+        #[arg(long, value_name = "FILE")]
+        input_file: Option<PathBuf>,
+        /// Merge the state of this other state ID instead.
+        #[arg(long, value_name = "STATE_ID")]
+        from_state_id: Option<String>,
+    },
+    /// Copy the state of one state ID to another.
+    Copy {
+        /// Where the state comes from.
+        src_state_id: String,
+        /// Where it goes (its state is replaced).
+        dst_state_id: String,
+        /// Do not ask before overwriting the destination's state.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Move the state of one state ID to another, clearing the original.
+    Move {
+        /// Where the state comes from (cleared afterwards).
+        src_state_id: String,
+        /// Where it goes (its state is replaced).
+        dst_state_id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Clear the state of a state ID, or of all of them with --all.
+    #[command(group(ArgGroup::new("target").required(true).args(["state_id", "all"])))]
+    Clear {
+        /// The state ID.
+        state_id: Option<String>,
+        /// Clear every state ID.
+        #[arg(long)]
+        all: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Edit the state of a state ID in $VISUAL / $EDITOR (default vi).
+    Edit {
+        /// The state ID.
+        state_id: String,
+        /// Accepted for compatibility with Meltano; the editor session is the confirmation.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print every state (or those matching --pattern) as one JSON document.
+    Export {
+        /// Only IDs matching this glob pattern, e.g. 'prod:*'.
+        #[arg(long)]
+        pattern: Option<String>,
+        /// smelt: versioned document; meltano: the plain map `meltano state import` reads.
+        #[arg(long, value_enum, default_value_t = ExportFormatArg::Smelt)]
+        format: ExportFormatArg,
+    },
+    /// Write every state of an export document (from a file, or stdin with `-`).
+    Import {
+        /// The document from `smelt state export` or `meltano state export`; `-` is stdin.
+        #[arg(default_value = "-", value_name = "FILE")]
+        input_file: PathBuf,
+        /// Do not ask before overwriting existing states.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// How `smelt state get` prints a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GetFormat {
+    /// Compact single line, like `meltano state get`.
+    Json,
+    /// Indented, like `meltano state get --format pretty`.
+    Pretty,
+    /// The stored `{"completed": …, "partial": …}` document (Meltano's state.json bytes).
+    Raw,
+}
+
+/// The layout `smelt state export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    /// `{"smelt_state_export": 1, "states": {...}}`, indented.
+    Smelt,
+    /// `{"<id>": {"completed": ..., "partial": ...}}` on one line, as `meltano state export`.
+    Meltano,
 }
 
 /// `smelt plugin NAME ARGS…`

@@ -15,6 +15,7 @@ mod error;
 mod file;
 mod job_state;
 mod merge;
+pub mod ops;
 pub mod pyjson;
 mod state_id;
 mod strategy;
