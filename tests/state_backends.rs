@@ -53,6 +53,16 @@ fn file_dir() -> Backend {
     Backend::new("file", "state_backend:\n  uri: file://{ROOT}/state\n")
 }
 
+/// The system database on the real PostgreSQL server, in a schema of its own.
+fn postgres() -> Backend {
+    let schema = common::PgSchema::create();
+    Backend {
+        yml: format!("database_uri: {}\n", schema.uri()),
+        guard: Some(Box::new(schema)),
+        ..Backend::new("postgres", "")
+    }
+}
+
 /// The fixture pipeline project on a backend, with helpers that run smelt against it.
 struct Case {
     p: TestProject,
@@ -689,6 +699,7 @@ macro_rules! backend_suite {
 
 backend_suite!(on_systemdb, systemdb());
 backend_suite!(on_file, file_dir());
+backend_suite!(on_postgres, postgres());
 
 // ---------------------------------------------------------------------------------------------
 // The file backend's specifics.

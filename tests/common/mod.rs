@@ -182,3 +182,50 @@ pub fn assert_fails(out: &Output, code: i32, needles: &[&str]) {
         assert!(err.contains(n), "expected {n:?} in stderr:\n{}", text(out));
     }
 }
+
+/// The PostgreSQL server every test may use (trust auth).
+pub const PG: &str = "postgresql://postgres@127.0.0.1:5432/test";
+
+/// A PostgreSQL schema of its own for one test, dropped when it goes out of scope.
+pub struct PgSchema(pub String);
+
+impl PgSchema {
+    /// Creates a uniquely named schema.
+    pub fn create() -> PgSchema {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!("smelt_it_{}_{n}_{nanos}", std::process::id());
+        psql(&format!("CREATE SCHEMA {name}"));
+        PgSchema(name)
+    }
+
+    /// A `database_uri` that puts smelt's tables in this schema.
+    pub fn uri(&self) -> String {
+        format!("{PG}?options=-csearch_path%3D{}", self.0)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        psql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0));
+    }
+}
+
+/// Runs one SQL statement with psql against [`PG`], failing with how to start the server.
+pub fn psql(sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([PG, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql])
+        .output()
+        .expect("psql is needed for the PostgreSQL tests (install the PostgreSQL client)");
+    assert!(
+        out.status.success(),
+        "PostgreSQL at 127.0.0.1:5432 is not usable; start it with \
+         `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`: {}",
+        text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
