@@ -15,13 +15,18 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates `<sys_dir>/run/smelt-<run_id>` with mode 0700.
+    /// Creates `<sys_dir>/run/smelt-<run_id>` with mode 0700, recording this process's pid in
+    /// it, after removing run directories left by smelt processes that no longer exist (a
+    /// `kill -9` skips the cleanup on drop, and their config files hold secrets).
     pub fn create(sys_dir: &Path, run_id: &str) -> std::io::Result<RunDir> {
         let parent = sys_dir.join("run");
         fs::create_dir_all(&parent)?;
+        sweep_abandoned(&parent);
         let path = parent.join(format!("smelt-{run_id}"));
         fs::DirBuilder::new().mode(0o700).create(&path)?;
-        Ok(RunDir { path })
+        let dir = RunDir { path };
+        fs::write(dir.path.join(OWNER_FILE), std::process::id().to_string())?;
+        Ok(dir)
     }
 
     /// Where the directory is.
@@ -50,6 +55,36 @@ impl Drop for RunDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.path);
     }
+}
+
+/// The file in a run directory naming the smelt process that owns it.
+const OWNER_FILE: &str = "owner.pid";
+
+/// Removes `smelt-*` run directories whose owner process is gone. Directories without a
+/// readable owner are left alone (they may be being created right now).
+fn sweep_abandoned(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("smelt-") {
+            continue;
+        }
+        let owner = fs::read_to_string(entry.path().join(OWNER_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        if let Some(pid) = owner {
+            if pid > 0 && !process_exists(pid) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+fn process_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Plugin names come from the project file; keep them to one harmless path component.
@@ -96,6 +131,26 @@ mod tests {
             path = rd.path().to_path_buf();
         }
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn directories_of_dead_runs_are_swept_live_ones_kept() {
+        let sys = tempfile::tempdir().unwrap();
+        let run = sys.path().join("run");
+        let dead = run.join("smelt-dead");
+        let live = run.join("smelt-live");
+        let unknown = run.join("smelt-unknown");
+        for d in [&dead, &live, &unknown] {
+            fs::create_dir_all(d).unwrap();
+        }
+        // A pid that cannot exist (above the kernel's pid_max) stands for a killed smelt.
+        fs::write(dead.join(OWNER_FILE), "2147483000").unwrap();
+        fs::write(dead.join("config.json"), "{\"token\": \"secret\"}").unwrap();
+        fs::write(live.join(OWNER_FILE), std::process::id().to_string()).unwrap();
+        let rd = RunDir::create(sys.path(), "new").unwrap();
+        assert!(!dead.exists(), "abandoned run dir with secrets must go");
+        assert!(live.exists() && unknown.exists());
+        assert!(rd.path().join(OWNER_FILE).exists());
     }
 
     #[test]
