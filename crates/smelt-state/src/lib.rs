@@ -14,6 +14,7 @@ mod backend;
 mod error;
 mod file;
 mod job_state;
+pub mod lock_time;
 mod merge;
 pub mod ops;
 pub mod pyjson;

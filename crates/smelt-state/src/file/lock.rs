@@ -17,8 +17,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
+use crate::lock_time::{epoch_seconds, format_time, is_expired, parse_lock_time};
 use crate::StateError;
 
 /// File name of the lock inside a state ID's directory (Meltano's name).
@@ -292,39 +293,6 @@ fn break_abandoned(
     }
 }
 
-/// Meltano's expiry rule: abandoned when `locked_at < now - timeout`. Future times (clock skew)
-/// are not expired.
-fn is_expired(locked_at: SystemTime, timeout: Duration) -> bool {
-    SystemTime::now()
-        .duration_since(locked_at)
-        .is_ok_and(|age| age > timeout)
-}
-
-/// Parse a lock file's content: epoch seconds (Meltano) or an RFC 3339 timestamp.
-fn parse_lock_time(content: &str) -> Option<SystemTime> {
-    let text = content.trim();
-    if text.is_empty() {
-        return None;
-    }
-    if let Ok(secs) = text.parse::<f64>() {
-        let since_epoch = Duration::try_from_secs_f64(secs).ok()?;
-        return UNIX_EPOCH.checked_add(since_epoch);
-    }
-    let parsed = chrono::DateTime::parse_from_rfc3339(text).ok()?;
-    Some(SystemTime::from(parsed))
-}
-
-/// The lock content we write: Unix epoch seconds with microseconds, like Python's
-/// `str(datetime.now(timezone.utc).timestamp())`.
-fn epoch_seconds(t: SystemTime) -> String {
-    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!("{}.{:06}", since.as_secs(), since.subsec_micros())
-}
-
-fn format_time(t: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 #[cfg(unix)]
 fn identity(meta: &fs::Metadata) -> FileIdentity {
     use std::os::unix::fs::MetadataExt;
@@ -345,6 +313,7 @@ fn identity(meta: &fs::Metadata) -> FileIdentity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     fn policy(timeout_ms: u64, retry_ms: u64, max_wait_ms: u64) -> LockPolicy {
         LockPolicy {
