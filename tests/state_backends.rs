@@ -63,6 +63,39 @@ fn postgres() -> Backend {
     }
 }
 
+/// S3 through moto (installed and started by smelt-testsupport), credentials in meltano.yml.
+fn s3() -> Backend {
+    let moto = smelt_testsupport::Moto::start().unwrap_or_else(|e| panic!("{e}"));
+    moto.create_bucket("smelt-state")
+        .unwrap_or_else(|e| panic!("{e}"));
+    Backend {
+        yml: format!(
+            "state_backend:\n  uri: s3://smelt-state/meltano/state\n  s3:\n    aws_access_key_id: testing\n    aws_secret_access_key: testing\n    endpoint_url: {}\n",
+            moto.endpoint()
+        ),
+        env: vec![("AWS_REGION".into(), "us-east-1".into())],
+        guard: Some(Box::new(moto)),
+        ..Backend::new("s3", "")
+    }
+}
+
+/// Azure Blob through azurite, with the connection string from the standard variable.
+fn azure() -> Backend {
+    let azurite = smelt_testsupport::Azurite::start().unwrap_or_else(|e| panic!("{e}"));
+    azurite
+        .create_container("smelt-state")
+        .unwrap_or_else(|e| panic!("{e}"));
+    Backend {
+        yml: "state_backend:\n  uri: azure://smelt-state/meltano/state\n".into(),
+        env: vec![(
+            "AZURE_STORAGE_CONNECTION_STRING".into(),
+            azurite.connection_string(),
+        )],
+        guard: Some(Box::new(azurite)),
+        ..Backend::new("azure", "")
+    }
+}
+
 /// The fixture pipeline project on a backend, with helpers that run smelt against it.
 struct Case {
     p: TestProject,
@@ -700,6 +733,8 @@ macro_rules! backend_suite {
 backend_suite!(on_systemdb, systemdb());
 backend_suite!(on_file, file_dir());
 backend_suite!(on_postgres, postgres());
+backend_suite!(on_s3, s3());
+backend_suite!(on_azure, azure());
 
 // ---------------------------------------------------------------------------------------------
 // The file backend's specifics.

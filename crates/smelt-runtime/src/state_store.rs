@@ -1,5 +1,6 @@
 //! Choosing where state lives, from the project's `state_backend` settings (Meltano's names):
-//! `state_backend.uri` (`systemdb`, `file:///dir`, later cloud URIs), and the lock settings
+//! `state_backend.uri` (`systemdb`, `file:///dir`, `s3://`, `gs://`, `azure://`), the cloud
+//! credentials under `state_backend.s3|gcs|azure.*`, and the lock settings
 //! `state_backend.lock_timeout_seconds` / `state_backend.lock_retry_seconds`.
 
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use smelt_project::Project;
 use smelt_state::{FileStateBackend, StateBackend, DEFAULT_LOCK_RETRY, DEFAULT_LOCK_TIMEOUT};
+use smelt_state_objstore::{from_uri, ObjectStoreSettings};
 use smelt_systemdb::SystemDb;
 
 use crate::error::RunError;
@@ -95,6 +97,31 @@ pub fn open_state_backend(
             locks.timeout,
             locks.retry,
         )));
+    }
+    if ["s3://", "gs://", "azure://"]
+        .iter()
+        .any(|scheme| uri.starts_with(scheme))
+    {
+        let text = |key: &str| match project.setting(key) {
+            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s),
+            _ => None,
+        };
+        let settings = ObjectStoreSettings {
+            lock_timeout: locks.timeout,
+            lock_retry: locks.retry,
+            s3_access_key_id: text("state_backend.s3.aws_access_key_id"),
+            s3_secret_access_key: text("state_backend.s3.aws_secret_access_key"),
+            s3_endpoint_url: text("state_backend.s3.endpoint_url"),
+            s3_region: text("state_backend.s3.region"),
+            gcs_application_credentials: text("state_backend.gcs.application_credentials"),
+            azure_connection_string: text("state_backend.azure.connection_string"),
+        };
+        return from_uri(&uri, &settings)
+            .map(|b| Arc::new(b) as Arc<dyn StateBackend>)
+            .map_err(|e| RunError::Setting {
+                message: format!("state_backend.uri '{}' cannot be used: {e}", redact_uri(&uri)),
+                hint: "check the bucket/container name and the state_backend.s3/gcs/azure settings (or the cloud's standard credential variables)".into(),
+            });
     }
     Err(RunError::Setting {
         message: format!("state_backend.uri '{}' is not a supported state backend", redact_uri(&uri)),
