@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use smelt_project::Plugin;
 use smelt_singer::catalog::{apply_rules, apply_select_filter, rule_warnings, CatalogRules};
 use smelt_state::{state_id, JobState, StateBackend, StateError, StateStrategy};
-use smelt_systemdb::{NewRun, RunStatus};
+use smelt_systemdb::{local_hostname, NewRun, RunStatus};
 
 use crate::blocks::EltSet;
 use crate::error::RunError;
@@ -115,14 +115,14 @@ fn run_recorded(
     let Some(id) = report.state_id.clone() else {
         return run_pipeline(ctx, set, None, rundir, report);
     };
+    let locks = LockSettings::from_project(ctx.project)?;
     ctx.db.begin_run(&NewRun {
         state_id: id.clone(),
         run_id: run_id.to_string(),
         force: ctx.options.force,
         pid: std::process::id(),
-        hostname: hostname(),
+        hostname: local_hostname(),
     })?;
-    let locks = LockSettings::from_project(ctx.project)?;
     if let Err(e) = ctx.state.claim_run(&id, ctx.options.force) {
         let err = claim_error(&id, e);
         let _ = ctx.db.finish_run(
@@ -519,12 +519,6 @@ fn add_state_args(
     prepared.spec.args.push("--state".into());
     prepared.spec.args.push(path.into_os_string());
     Ok(())
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
 }
 
 /// A refused claim means another run holds the state ID; anything else is a state error.

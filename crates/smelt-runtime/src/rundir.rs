@@ -72,19 +72,13 @@ fn sweep_abandoned(parent: &Path) {
         }
         let owner = fs::read_to_string(entry.path().join(OWNER_FILE))
             .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
+            .and_then(|s| s.trim().parse::<u32>().ok());
         if let Some(pid) = owner {
-            if pid > 0 && !process_exists(pid) {
+            if !smelt_systemdb::pid_alive(pid) {
                 let _ = fs::remove_dir_all(entry.path());
             }
         }
     }
-}
-
-fn process_exists(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks for existence and permission.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Plugin names come from the project file; keep them to one harmless path component.
