@@ -48,7 +48,10 @@ fn quickstart_moves_csv_rows_then_only_new_ones() {
         stdout.contains("state: dev:tap-csv-to-target-jsonl"),
         "{stdout}"
     );
-    assert!(stdout.contains("output: output"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("output: {}", p.path("output").display())),
+        "{stdout}"
+    );
     let customers = read_jsonl(&p.path("output/customers.jsonl"));
     assert_eq!(customers.len(), 5);
     assert_eq!(customers[0]["name"], "Ada Lovelace");

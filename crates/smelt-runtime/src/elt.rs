@@ -190,7 +190,11 @@ fn run_pipeline(
         )?));
     }
     let target = prepare(project, set.loader, None, &set.loader.name, rundir)?;
-    report.destination = destination_of(&target);
+    // Plugins run in the project root, so a relative destination is relative to it.
+    report.destination = destination_of(&target).map(|d| match std::path::Path::new(&d) {
+        p if p.is_relative() && !d.contains("://") => project.root.join(p).display().to_string(),
+        _ => d,
+    });
     stages.push(stage(target));
 
     let strategy = ctx.options.state_strategy.resolve(ctx.options.full_refresh);
