@@ -76,7 +76,7 @@ impl JobState {
             return Err(StateError::Invalid {
                 reason: format!(
                     "expected a JSON object with \"completed\" and \"partial\" keys, found {}",
-                    type_name(&value)
+                    crate::json_kind(&value)
                 ),
             });
         };
@@ -189,20 +189,9 @@ fn check_half(name: &str, value: &Value) -> Result<(), StateError> {
         other => Err(StateError::Invalid {
             reason: format!(
                 "\"{name}\" must be a JSON object, found {}",
-                type_name(other)
+                crate::json_kind(other)
             ),
         }),
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::value::kind;
 use super::OpError;
 use crate::pyjson::{dumps, PyJsonStyle};
 use crate::{validate_state_id, JobState, StateBackend, SINGER_STATE_KEY};
@@ -82,7 +81,7 @@ impl StateExport {
             return Err(invalid(format!(
                 "expected a JSON object (from `smelt state export` or `meltano state export`), \
                  found {}",
-                kind(&value)
+                crate::json_kind(&value)
             )));
         };
         let entries = entries_of(top).map_err(invalid)?;
@@ -149,7 +148,7 @@ fn entries_of(mut top: Map<String, Value>) -> Result<Map<String, Value>, String>
         Some(Value::Object(states)) => Ok(states),
         Some(other) => Err(format!(
             "\"states\" must be an object of state ID → state, found {}",
-            kind(&other)
+            crate::json_kind(&other)
         )),
         None => Err("it has no \"states\" object".to_string()),
     }
@@ -160,7 +159,7 @@ fn parse_entry(id: &str, entry: &Value) -> Result<JobState, String> {
     if !entry.is_object() {
         return Err(format!(
             "the state for {id:?} must be an object with \"completed\" and \"partial\", found {}",
-            kind(entry)
+            crate::json_kind(entry)
         ));
     }
     let bytes = serde_json::to_vec(entry).map_err(|e| format!("the state for {id:?}: {e}"))?;

@@ -39,15 +39,7 @@ pub fn merge_from(backend: &dyn StateBackend, dst: &str, src: &str) -> Result<Jo
             action: "merge --from-state-id",
         });
     }
-    let source = backend.get(src)?.ok_or_else(|| OpError::NoState {
-        id: src.to_string(),
-        action: "merge from",
-    })?;
-    let value = source.effective_state();
-    check_state_value(&value).map_err(|reason| OpError::InvalidValue {
-        origin: format!("the state of {src:?}"),
-        reason,
-    })?;
+    let value = super::transfer::source_state(backend, src, "merge from")?;
     merge(backend, dst, value)
 }
 

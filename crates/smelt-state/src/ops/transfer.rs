@@ -1,6 +1,8 @@
 //! `state copy` and `state move`: give one pipeline's bookmarks to another state ID (after a
 //! rename of a plugin or environment, for instance).
 
+use serde_json::Value;
+
 use super::{check_state_value, set, OpError};
 use crate::{JobState, StateBackend};
 
@@ -32,6 +34,17 @@ fn transfer(
         });
     }
     crate::validate_state_id(dst)?;
+    let value = source_state(backend, src, action)?;
+    set(backend, dst, value)
+}
+
+/// The effective state of `src` (completed with partial merged on top), checked to be a
+/// valid state value: what `copy`, `move` and `merge --from-state-id` carry over.
+pub(crate) fn source_state(
+    backend: &dyn StateBackend,
+    src: &str,
+    action: &'static str,
+) -> Result<Value, OpError> {
     let source = backend.get(src)?.ok_or_else(|| OpError::NoState {
         id: src.to_string(),
         action,
@@ -41,7 +54,7 @@ fn transfer(
         origin: format!("the state of {src:?}"),
         reason,
     })?;
-    set(backend, dst, value)
+    Ok(value)
 }
 
 #[cfg(test)]

@@ -28,13 +28,13 @@ pub fn parse_state_value(text: &str, origin: &str) -> Result<Value, OpError> {
 pub fn check_state_value(value: &Value) -> Result<(), String> {
     const SHAPE: &str = "expected {\"singer_state\": {\"bookmarks\": {…}}}";
     let Value::Object(top) = value else {
-        return Err(format!("{SHAPE}, found {}", kind(value)));
+        return Err(format!("{SHAPE}, found {}", crate::json_kind(value)));
     };
     match top.get(SINGER_STATE_KEY) {
         Some(Value::Object(_)) => Ok(()),
         Some(other) => Err(format!(
             "\"{SINGER_STATE_KEY}\" must be a JSON object, found {}",
-            kind(other)
+            crate::json_kind(other)
         )),
         None if top.contains_key("completed") || top.contains_key("partial") => Err(format!(
             "this is a stored state document with \"completed\"/\"partial\"; give only the Singer \
@@ -49,18 +49,6 @@ pub fn check_state_value(value: &Value) -> Result<(), String> {
         None => Err(format!(
             "\"{SINGER_STATE_KEY}\" not found in the top level of the provided state; {SHAPE}"
         )),
-    }
-}
-
-/// "an array", "a string", … for messages.
-pub(crate) fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
