@@ -380,3 +380,15 @@ fn json_log_format_tags_plugin_lines() {
         .iter()
         .any(|l| l["plugin"] == "tap-fixture" && l["event"] == "fixture tap emitted 10 records"));
 }
+
+#[test]
+fn closed_stdout_does_not_panic_or_fail_the_run() {
+    let p = TestProject::fixture();
+    let mut child = p.spawn_env(&["run", "tap-fixture", "target-fixture"], &[]);
+    drop(child.stdout.take()); // like `smelt run … | head -0`
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(p.output_records().len(), 10);
+}

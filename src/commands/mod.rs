@@ -24,3 +24,13 @@ pub fn dispatch(cli: Cli) -> i32 {
         }
     }
 }
+
+/// Writes `text` and a newline to stdout; a closed pipe (`| head`) is an error, not a panic
+/// (smelt ignores SIGPIPE so that a plugin closing its stdin cannot kill the relay).
+pub(crate) fn print_out(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::fail(format!("could not write to stdout: {e}")))
+}

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use smelt_runtime::{parse_blocks, run_blocks, summary, RunContext, RunOptions};
 
+use super::print_out;
 use crate::cli::{Cli, RunArgs};
 use crate::project_context::{load_project, logger, open_systemdb, state_backend, CliError};
 
@@ -16,8 +17,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
         message: e.to_string(),
     })?;
     if args.dry_run {
-        println!("Dry run: nothing will be executed.");
-        println!(
+        let mut plan = String::from("Dry run: nothing will be executed.\n");
+        plan += &format!(
             "Environment: {}",
             project
                 .environment
@@ -25,8 +26,9 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
                 .unwrap_or("(none: state is not saved)")
         );
         for (i, b) in blocks.iter().enumerate() {
-            println!("  {}. {b}", i + 1);
+            plan += &format!("\n  {}. {b}", i + 1);
         }
+        print_out(&plan)?;
         return Ok(0);
     }
     let state_strategy = args.state_strategy.parse().map_err(CliError::usage)?;
@@ -52,7 +54,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
         deadline: timeout.map(|t| Instant::now() + t),
     };
     let (report, result) = run_blocks(&ctx, &blocks);
-    print!("{}", summary::render(&report, result.is_ok()));
+    // The run has happened either way; a closed stdout must not change its exit code.
+    let _ = print_out(summary::render(&report, result.is_ok()).trim_end());
     match result {
         Ok(()) => Ok(0),
         Err(e) => Err(CliError {

@@ -10,6 +10,7 @@ use smelt_state::ops::{self, EditOutcome, ExportFormat, OpError, StateExport};
 use smelt_state::pyjson::{dumps, PyJsonStyle};
 use smelt_state::{StateBackend, StateError};
 
+use super::print_out;
 use crate::cli::{Cli, ExportFormatArg, GetFormat, StateCommand};
 use crate::project_context::{load_project, open_systemdb, state_backend, CliError};
 
@@ -349,14 +350,6 @@ fn open_editor(path: &Path) -> Result<(), String> {
     } else {
         Err(format!("`{editor}` exited with {status}"))
     }
-}
-
-/// Writes `text` and a newline to stdout; a closed pipe (`| head`) is an error, not a panic.
-fn print_out(text: &str) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")
-        .and_then(|()| out.flush())
-        .map_err(|e| CliError::fail(format!("could not write to stdout: {e}")))
 }
 
 /// Prints a progress message to stderr and succeeds.
