@@ -156,3 +156,29 @@ fn pypi_target_jsonl_runs_under_smelt() {
         "{state}"
     );
 }
+
+#[test]
+fn select_rules_shape_the_discovered_catalog() {
+    let p = quickstart();
+    let yml = std::fs::read_to_string(p.path("meltano.yml"))
+        .unwrap()
+        .replace(
+            "  - name: tap-csv\n    variant: smelt\n",
+            "  - name: tap-csv\n    variant: smelt\n    select:\n    - customers.*\n    - '!customers.email'\n",
+        );
+    std::fs::write(p.path("meltano.yml"), yml).unwrap();
+    let out = p.run(&["run", "tap-csv", "target-jsonl"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let customers = read_jsonl(&p.path("output/customers.jsonl"));
+    assert_eq!(customers.len(), 5);
+    assert!(
+        customers[0].get("email").is_none(),
+        "deselected column: {}",
+        customers[0]
+    );
+    assert_eq!(customers[0]["name"], "Ada Lovelace");
+    assert!(
+        !p.path("output/orders.jsonl").exists(),
+        "orders was not selected"
+    );
+}
