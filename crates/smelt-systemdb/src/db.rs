@@ -13,7 +13,8 @@ use crate::DbError;
 /// PostgreSQL's `lock_timeout`) before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// smelt's system database: job state and run records.
+/// smelt's system database: job state, run records and settings stored with
+/// `config set --store db`.
 ///
 /// Either the embedded SQLite file `.meltano/smelt.db` (the default), or a PostgreSQL database
 /// when the project's `database_uri` is a `postgresql://` URI, so workers on several machines
@@ -26,7 +27,8 @@ pub struct SystemDb {
 
 impl SystemDb {
     /// Open (creating if needed) the SQLite database at `path`, creating its parent directory
-    /// and applying schema migrations.
+    /// and applying schema migrations. A new file is readable by its owner only (0600), since
+    /// stored settings may be secrets.
     pub fn open(path: &Path) -> Result<Self, DbError> {
         Ok(SystemDb {
             engine: Box::new(SqliteEngine::open(path)?),

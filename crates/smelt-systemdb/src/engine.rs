@@ -24,6 +24,18 @@ pub(crate) struct StoredState {
     pub partial: String,
 }
 
+/// A settings row as stored: the value is JSON text, parsed (and reported if unreadable) by
+/// `settings.rs`, the same way for both engines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredSetting {
+    /// `meltano` or `<plugin type>.<plugin name>`.
+    pub namespace: String,
+    /// The dotted setting name.
+    pub name: String,
+    /// The value as JSON text.
+    pub value: String,
+}
+
 /// How a run ended, as handed to [`Engine::settle_run`].
 #[derive(Debug)]
 pub(crate) struct RunEnd<'a> {
@@ -57,8 +69,11 @@ pub(crate) type BeginBody<'a> = dyn FnMut(&mut dyn RunTx) -> Result<RunRecord, D
 pub(crate) type UpdateBody<'a> =
     dyn FnMut(Option<StoredState>) -> Result<StoredState, StateError> + 'a;
 
-/// One storage engine of the system database: where it lives, plus its run and state tables.
-pub(crate) trait Engine: RunStore + StateStore + Send + Sync + fmt::Debug {
+/// One storage engine of the system database: where it lives, plus its run, state and
+/// settings tables.
+pub(crate) trait Engine:
+    RunStore + StateStore + SettingsStore + Send + Sync + fmt::Debug
+{
     /// Where the data lives, for messages: a file path, or `postgresql://user@host:port/db`
     /// (never a password).
     fn label(&self) -> &str;
@@ -104,4 +119,20 @@ pub(crate) trait StateStore {
 
     /// Delete `id`'s row, if any.
     fn delete_state(&self, id: &str) -> Result<(), StateError>;
+}
+
+/// The settings table of an engine (`config set --store db`). Each call is one statement, so
+/// it is atomic on its own and concurrent writers of the same setting simply replace each other.
+pub(crate) trait SettingsStore {
+    /// Every settings row, in any order.
+    fn setting_rows(&self) -> Result<Vec<StoredSetting>, DbError>;
+
+    /// Insert or replace one row.
+    fn upsert_setting(&self, setting: &StoredSetting) -> Result<(), DbError>;
+
+    /// Delete one row; whether it existed.
+    fn delete_setting(&self, namespace: &str, name: &str) -> Result<bool, DbError>;
+
+    /// Delete every row of `namespace`; how many there were.
+    fn delete_namespace(&self, namespace: &str) -> Result<usize, DbError>;
 }

@@ -21,6 +21,20 @@ pub enum DbError {
         source: std::io::Error,
     },
 
+    /// A new database file could not be created (with owner-only permissions).
+    #[error(
+        "could not create the system database {}: {source}; check that its directory is \
+         writable",
+        path.display()
+    )]
+    CreateFile {
+        /// The database file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The database file could not be opened or set up (not a SQLite file, unwritable, ...).
     #[error(
         "could not open the system database {}: {source}; check that the file is a smelt \
@@ -157,6 +171,17 @@ pub enum DbError {
         run_id: String,
         /// The status that was passed.
         status: RunStatus,
+    },
+
+    /// A setting cannot be stored under this namespace or name.
+    #[error("invalid setting {name:?} of namespace {namespace:?}: {reason}")]
+    InvalidSetting {
+        /// The namespace, e.g. `meltano` or `extractors.tap-x`.
+        namespace: String,
+        /// The dotted setting name.
+        name: String,
+        /// What is wrong.
+        reason: String,
     },
 
     /// A row holds data this version cannot read.

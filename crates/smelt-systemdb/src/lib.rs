@@ -1,13 +1,14 @@
 //! smelt's system database: the embedded `.meltano/smelt.db` (SQLite, bundled), or PostgreSQL
 //! when the project's `database_uri` is a `postgresql://` URI ([`SystemDb::open_uri`]).
 //!
-//! It holds two things: job state (the default `systemdb` state backend, see
-//! [`SystemDb::state_backend`]) and run records — one row per run with status, heartbeat,
+//! It holds three things: job state (the default `systemdb` state backend, see
+//! [`SystemDb::state_backend`]); run records — one row per run with status, heartbeat,
 //! process ID and per-stream record counts — which is how smelt refuses to run the same
-//! pipeline twice at once and notices runs that crashed ([`SystemDb::begin_run`]).
+//! pipeline twice at once and notices runs that crashed ([`SystemDb::begin_run`]); and
+//! settings stored with `config set --store db` ([`SystemDb::stored_settings`]).
 //!
-//! The rules (stale-run detection, state parsing) live once in `runs.rs` and
-//! `state_store.rs`; the engines (`sqlite/`, `pg/`) only run SQL in safe transactions.
+//! The rules (stale-run detection, state and setting parsing) live once in `runs.rs`,
+//! `state_store.rs` and `settings.rs`; the engines (`sqlite/`, `pg/`) only run SQL in safe transactions.
 //!
 //! This is smelt's own database; Meltano's `meltano.db` and tables are never touched.
 
@@ -18,6 +19,7 @@ mod pg;
 mod process;
 mod runs;
 mod schema;
+mod settings;
 mod sqlite;
 mod state_store;
 mod time;

@@ -81,6 +81,18 @@ impl TestDb {
         }
     }
 
+    /// Create the database as a smelt at schema `version` left it: only migrations up to
+    /// `version` applied (to test upgrading in place).
+    pub(crate) fn create_at_version(&self, version: i64) {
+        let created = match self.kind {
+            Kind::Sqlite => crate::sqlite::create_at_version(&self.sqlite_path(), version),
+            Kind::Postgres => crate::pg::create_at_version(&self.uri, version),
+        };
+        if let Err(e) = created {
+            panic!("create a version {version} database: {e}");
+        }
+    }
+
     /// The engine's name for a logical table: `state` → `state` / `smelt_state`.
     pub(crate) fn table(&self, name: &str) -> String {
         match self.kind {

@@ -8,6 +8,7 @@
 mod connect;
 mod runs;
 mod schema;
+mod settings;
 mod state;
 
 use std::fmt;
@@ -143,6 +144,16 @@ impl PgEngine {
     }
 }
 
+/// Create smelt's tables in the database `uri` names with only the migrations up to
+/// `version`, as an older smelt left them (to test upgrades).
+#[cfg(test)]
+pub(crate) fn create_at_version(uri: &str, version: i64) -> Result<(), String> {
+    let mut client = crate::test_support::connect_or_explain(uri);
+    schema::migrate_to(&mut client, version)
+        .map(drop)
+        .map_err(|e| describe(&e))
+}
+
 impl Engine for PgEngine {
     fn label(&self) -> &str {
         &self.label
@@ -182,7 +193,7 @@ mod tests {
         );
         assert_eq!(
             tables.as_deref(),
-            Some("smelt_runs,smelt_schema_version,smelt_state")
+            Some("smelt_runs,smelt_schema_version,smelt_settings,smelt_state")
         );
     }
 

@@ -10,8 +10,9 @@ use crate::time::now;
 /// Migration `n` (1-based) is `MIGRATIONS[n - 1]`; the same change as SQLite's migration `n`.
 /// Append only; never edit a shipped entry.
 ///
-/// State halves and record counts are TEXT, not JSONB, so documents keep their exact bytes and
-/// key order, and unreadable text is reported instead of refused at write time (as on SQLite).
+/// State halves, record counts and setting values are TEXT, not JSONB, so documents keep their
+/// exact bytes and key order, and unreadable text is reported instead of refused at write time
+/// (as on SQLite).
 const MIGRATIONS: &[&str] = &[
     // 1: state and run records.
     "CREATE TABLE smelt_state (
@@ -35,6 +36,14 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX smelt_runs_by_state ON smelt_runs (state_id, started_at);
      CREATE INDEX smelt_runs_running ON smelt_runs (state_id) WHERE status = 'running';",
+    // 2: settings stored with `config set --store db`, one row per (namespace, dotted name).
+    "CREATE TABLE smelt_settings (
+         namespace  TEXT NOT NULL,
+         name       TEXT NOT NULL,
+         value      TEXT NOT NULL,
+         updated_at TIMESTAMPTZ NOT NULL,
+         PRIMARY KEY (namespace, name)
+     );",
 ];
 
 // Both engines' migration lists move in lockstep.
@@ -43,6 +52,11 @@ const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 /// Bring the schema up to [`SCHEMA_VERSION`] in one transaction holding an advisory lock, so
 /// processes opening a fresh database at once do not race on `CREATE TABLE`.
 pub(crate) fn migrate(client: &mut Client) -> Result<Migrated, postgres::Error> {
+    migrate_to(client, SCHEMA_VERSION)
+}
+
+/// Apply the migrations up to `target` (tests build older databases with it).
+pub(crate) fn migrate_to(client: &mut Client, target: i64) -> Result<Migrated, postgres::Error> {
     let mut tx = client.transaction()?;
     tx.execute(
         &format!("SELECT pg_advisory_xact_lock({LOCK_CLASS_SCHEMA}, 0)"),
@@ -65,7 +79,7 @@ pub(crate) fn migrate(client: &mut Client) -> Result<Migrated, postgres::Error> 
     }
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let version = index as i64 + 1;
-        if version <= current {
+        if version <= current || version > target {
             continue;
         }
         tx.batch_execute(sql)?;

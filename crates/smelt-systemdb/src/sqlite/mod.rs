@@ -3,6 +3,7 @@
 
 mod runs;
 mod schema;
+mod settings;
 mod state;
 
 use std::fs;
@@ -36,6 +37,7 @@ impl SqliteEngine {
                 source,
             })?;
         }
+        create_private(path)?;
         let open_err = |source| DbError::Open {
             path: path.to_path_buf(),
             source,
@@ -85,6 +87,38 @@ impl SqliteEngine {
     }
 }
 
+/// Create `path` as an empty file readable and writable by its owner only (0600) if it does not
+/// exist yet: settings stored with `config set --store db` may be secrets. SQLite then gives
+/// its `-wal` and `-shm` files the same mode. An existing file is left as it is (its owner may
+/// have chosen its mode); an empty file is a valid, empty SQLite database.
+fn create_private(path: &Path) -> Result<(), DbError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(DbError::CreateFile {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Create a database at `path` with only the migrations up to `version`, as an older smelt
+/// left it (to test upgrades).
+#[cfg(test)]
+pub(crate) fn create_at_version(path: &Path, version: i64) -> Result<(), String> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    let mut conn = Connection::open(path).map_err(|e| e.to_string())?;
+    schema::migrate_to(&mut conn, version)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 impl Engine for SqliteEngine {
     fn label(&self) -> &str {
         &self.label
@@ -119,6 +153,44 @@ mod tests {
         drop(engine);
         // Re-opening an existing database works and keeps the schema.
         assert!(SqliteEngine::open(&path).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_database_and_its_wal_are_private_to_the_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        let path = dir.path().join(".meltano").join("smelt.db");
+        let engine = match SqliteEngine::open(&path) {
+            Ok(e) => e,
+            Err(e) => panic!("{e}"),
+        };
+        // A write makes sure the -wal and -shm files exist.
+        assert!(engine
+            .conn()
+            .execute_batch("CREATE TABLE t (x); DROP TABLE t;")
+            .is_ok());
+        let mode = |p: &Path| {
+            fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        };
+        assert_eq!(mode(&path), 0o600, "smelt.db");
+        for suffix in ["-wal", "-shm"] {
+            let side = dir
+                .path()
+                .join(".meltano")
+                .join(format!("smelt.db{suffix}"));
+            assert_eq!(mode(&side), 0o600, "{}", side.display());
+        }
+        drop(engine);
+        // An existing file's mode is the owner's choice and is left alone.
+        assert!(fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).is_ok());
+        assert!(SqliteEngine::open(&path).is_ok());
+        assert_eq!(mode(&path), 0o640);
     }
 
     #[test]

@@ -28,6 +28,14 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX runs_by_state ON runs (state_id, started_at);
      CREATE INDEX runs_running ON runs (state_id) WHERE status = 'running';",
+    // 2: settings stored with `config set --store db`, one row per (namespace, dotted name).
+    "CREATE TABLE settings (
+         namespace  TEXT NOT NULL,
+         name       TEXT NOT NULL,
+         value      TEXT NOT NULL,
+         updated_at TEXT NOT NULL,
+         PRIMARY KEY (namespace, name)
+     );",
 ];
 
 // Both engines' migration lists move in lockstep.
@@ -36,6 +44,11 @@ const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 /// Bring the schema up to [`SCHEMA_VERSION`] inside one `BEGIN IMMEDIATE` transaction, so two
 /// processes opening a fresh database at once do not both migrate.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<Migrated> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Apply the migrations up to `target` (tests build older databases with it).
+pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<Migrated> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS smelt_schema_version (
@@ -53,7 +66,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<Migrated> {
     }
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let version = index as i64 + 1;
-        if version <= current {
+        if version <= current || version > target {
             continue;
         }
         tx.execute_batch(sql)?;
