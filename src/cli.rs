@@ -77,6 +77,9 @@ pub struct RunArgs {
     /// Stop the run after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Run catalog discovery even when the cached catalog is still valid.
+    #[arg(long, env = "MELTANO_RUN_REFRESH_CATALOG")]
+    pub refresh_catalog: bool,
 }
 
 /// `smelt init` arguments.

@@ -50,6 +50,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
             run_id: args.run_id.clone(),
             state_id_suffix: args.state_id_suffix.clone(),
             timeout,
+            refresh_catalog: args.refresh_catalog,
         },
         deadline: timeout.map(|t| Instant::now() + t),
     };

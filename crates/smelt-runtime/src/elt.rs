@@ -8,24 +8,23 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::process::{ChildStdout, Stdio};
+use std::process::ChildStdout;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smelt_project::Plugin;
-use smelt_singer::catalog::{apply_rules, apply_select_filter, rule_warnings, CatalogRules};
 use smelt_state::{state_id, JobState, StateBackend, StateError, StateStrategy};
 use smelt_systemdb::{local_hostname, NewRun, RunStatus};
 
 use crate::blocks::EltSet;
+use crate::catalog::{add_catalog_args, CatalogContext, CatalogOptions};
 use crate::error::RunError;
 use crate::launch::{prepare, PreparedPlugin};
 use crate::log::Logger;
-use crate::process::{describe_status, spawn};
 use crate::rundir::RunDir;
 use crate::runner::RunContext;
 use crate::state_store::LockSettings;
-use crate::supervise::{forward_lines, run_chain, ChainOptions, Sink, Stage};
+use crate::supervise::{run_chain, ChainOptions, Sink, Stage};
 
 /// How often a running set tells the system database it is alive.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
@@ -174,7 +173,17 @@ fn run_pipeline(
     let project = ctx.project;
     let mut tap = prepare(project, set.extractor, None, &set.extractor.name, rundir)?;
     let mut stages = Vec::new();
-    add_catalog_args(ctx, set.extractor, &mut tap, rundir)?;
+    let catalog_opts = CatalogOptions {
+        refresh: ctx.options.refresh_catalog || ctx.options.full_refresh,
+        select_filter: Vec::new(),
+    };
+    add_catalog_args(
+        &CatalogContext::from_run(ctx),
+        set.extractor,
+        &mut tap,
+        rundir,
+        &catalog_opts,
+    )?;
     let use_state = state_id.is_some() && !ctx.options.no_state_update;
     if let Some(id) = state_id {
         add_state_args(ctx, set.extractor, id, &mut tap, rundir)?;
@@ -342,152 +351,6 @@ fn read_acks(
         guard.0 += 1;
         guard.1 = Some(value);
     }
-}
-
-/// Adds `--catalog`/`--properties` when the extractor takes one: the plugin's `catalog` extra
-/// if set, else a discovered catalog with the project's select/metadata/schema rules applied.
-fn add_catalog_args(
-    ctx: &RunContext,
-    tap: &Plugin,
-    prepared: &mut PreparedPlugin,
-    rundir: &RunDir,
-) -> Result<(), RunError> {
-    let flag = if tap.has_capability("catalog") {
-        "--catalog"
-    } else if tap.has_capability("properties") {
-        "--properties"
-    } else {
-        return Ok(());
-    };
-    let select_filter = string_list(tap.extra.get("select_filter"));
-    let path = if let Some(file) = &tap.catalog {
-        let path = ctx.project.root.join(file);
-        if select_filter.is_empty() {
-            path
-        } else {
-            // A user-supplied catalog is used as is, except for `select_filter` (as in Meltano).
-            let mut catalog = read_catalog(&path, tap)?;
-            apply_select_filter(&mut catalog, &select_filter).map_err(|e| catalog_error(tap, e))?;
-            write_catalog(&catalog, tap, rundir)?
-        }
-    } else if tap.has_capability("discover") {
-        let mut catalog = discover(ctx, prepared)?;
-        let rules = CatalogRules {
-            select: tap.select.clone(),
-            metadata: tap.metadata.clone(),
-            schema: tap.schema.clone(),
-            select_filter,
-        };
-        apply_rules(&mut catalog, &rules).map_err(|e| catalog_error(tap, e))?;
-        if let Ok(warnings) = rule_warnings(&catalog, &rules) {
-            for w in warnings {
-                ctx.logger.warn(&format!("{}: {w}", tap.name));
-            }
-        }
-        write_catalog(&catalog, tap, rundir)?
-    } else {
-        return Ok(());
-    };
-    prepared.spec.args.push(flag.into());
-    prepared.spec.args.push(path.into_os_string());
-    Ok(())
-}
-
-fn catalog_error(tap: &Plugin, e: smelt_singer::catalog::CatalogError) -> RunError {
-    RunError::Launch {
-        label: "extractor".into(),
-        plugin: tap.name.clone(),
-        message: format!("its catalog cannot be used: {e}"),
-        hint: "run the tap with --discover to inspect its catalog, or fix the file named by `catalog:`".into(),
-    }
-}
-
-fn read_catalog(path: &std::path::Path, tap: &Plugin) -> Result<serde_json::Value, RunError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        RunError::io(
-            format!("reading catalog {} of {}", path.display(), tap.name),
-            e,
-        )
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| RunError::Launch {
-        label: "extractor".into(),
-        plugin: tap.name.clone(),
-        message: format!("catalog {} is not valid JSON: {e}", path.display()),
-        hint: "fix the file named by the extractor's `catalog:` extra".into(),
-    })
-}
-
-fn write_catalog(
-    catalog: &serde_json::Value,
-    tap: &Plugin,
-    rundir: &RunDir,
-) -> Result<std::path::PathBuf, RunError> {
-    let bytes =
-        serde_json::to_vec(catalog).map_err(|e| RunError::io("serialising catalog", e.into()))?;
-    rundir
-        .write_file(&tap.name, "catalog.json", &bytes)
-        .map_err(|e| RunError::io("writing catalog", e))
-}
-
-/// Reads an optional list-of-strings extra such as `select_filter`.
-fn string_list(v: Option<&serde_json::Value>) -> Vec<String> {
-    v.and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Runs `tap --config … --discover` and parses its catalog.
-fn discover(ctx: &RunContext, tap: &PreparedPlugin) -> Result<serde_json::Value, RunError> {
-    let mut spec = tap.spec.clone();
-    spec.args.push("--discover".into());
-    let mut child = spawn(
-        &spec,
-        &ctx.project.root,
-        Stdio::null(),
-        Stdio::piped(),
-        Stdio::piped(),
-    )
-    .map_err(|e| RunError::Launch {
-        label: "extractor".into(),
-        plugin: tap.name.clone(),
-        message: e.to_string(),
-        hint: "check that the executable exists and is runnable".into(),
-    })?;
-    let err = child.stderr.take();
-    let log = ctx.logger.clone();
-    let name = tap.name.clone();
-    let errs = std::thread::spawn(move || {
-        if let Some(e) = err {
-            forward_lines(e, &name, &log);
-        }
-    });
-    let mut bytes = Vec::new();
-    if let Some(mut out) = child.stdout.take() {
-        std::io::Read::read_to_end(&mut out, &mut bytes)
-            .map_err(|e| RunError::io("reading discovered catalog", e))?;
-    }
-    let status = child
-        .wait()
-        .map_err(|e| RunError::io("waiting for discovery", e))?;
-    let _ = errs.join();
-    if !status.success() {
-        return Err(RunError::PluginFailed {
-            label: "Extractor".into(),
-            plugin: tap.name.clone(),
-            status: describe_status(&status),
-            detail: " during catalog discovery (--discover)".into(),
-        });
-    }
-    serde_json::from_slice(&bytes).map_err(|e| RunError::Launch {
-        label: "extractor".into(),
-        plugin: tap.name.clone(),
-        message: format!("its --discover output is not a JSON catalog: {e}"),
-        hint: "run the tap with --discover yourself to see what it prints".into(),
-    })
 }
 
 /// Adds `--state` when the extractor supports it and there is state to resume from.

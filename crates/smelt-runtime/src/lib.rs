@@ -3,6 +3,7 @@
 //! each run.
 
 pub mod blocks;
+pub mod catalog;
 pub mod command_block;
 pub mod elt;
 pub mod error;

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub state_id_suffix: Option<String>,
     /// Stop everything after this long.
     pub timeout: Option<Duration>,
+    /// Run catalog discovery even when the cached catalog is still valid (`--refresh-catalog`).
+    pub refresh_catalog: bool,
 }
 
 /// Everything a block needs: the project, where state lives, the log and the flags.
