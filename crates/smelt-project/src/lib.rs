@@ -31,6 +31,7 @@ mod setting_def;
 mod settings;
 mod source_map;
 mod yaml;
+mod yaml_edit;
 
 pub use dotenv::{parse_dotenv, DotEnv};
 pub use env_names::env_var_name;
@@ -47,6 +48,7 @@ pub use setting_def::{SettingDef, SettingKind};
 pub use settings::{ResolvedConfig, SettingSource, REDACTED};
 pub use source_map::{pointer_push, SourceMap};
 pub use yaml::{parse_yaml, YamlDocument};
+pub use yaml_edit::{PathSeg, YamlEditor};
 
 #[cfg(test)]
 mod tests;
