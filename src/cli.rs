@@ -45,6 +45,8 @@ pub enum Command {
     State(StateCommand),
     /// Run a built-in plugin as a standalone Singer program (usable from plain Meltano too).
     Plugin(PluginArgs),
+    /// List an extractor's selected streams and properties, or change its `select` patterns.
+    Select(SelectArgs),
 }
 
 /// `smelt run` flags (Meltano's).
@@ -224,4 +226,39 @@ pub struct PluginArgs {
     /// Singer arguments: --config FILE, --catalog FILE, --state FILE, --discover, --about.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<std::ffi::OsString>,
+}
+
+/// `smelt select EXTRACTOR [STREAM] [PROPERTY]` (Meltano's flags). Without a listing or
+/// `--clear` flag, adds the pattern `STREAM.PROPERTY` to the extractor's `select` list.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// The extractor.
+    pub extractor: String,
+    /// Stream pattern (shell wildcards; `\.` for a dot inside a name).
+    #[arg(default_value = "*", value_name = "STREAM")]
+    pub streams: String,
+    /// Property pattern (shell wildcards; dots for nested properties).
+    #[arg(default_value = "*", value_name = "PROPERTY")]
+    pub properties: String,
+    /// List the selected streams and properties.
+    #[arg(long)]
+    pub list: bool,
+    /// List the selected streams and properties as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// With --list or --json: show every stream and property, not only the extracted ones.
+    #[arg(long)]
+    pub all: bool,
+    /// Run catalog discovery even when the cached catalog is still valid.
+    #[arg(long)]
+    pub refresh_catalog: bool,
+    /// Remove the pattern instead of adding it.
+    #[arg(long = "rm", visible_alias = "remove")]
+    pub remove: bool,
+    /// Make the pattern an exclusion (`!STREAM.PROPERTY`).
+    #[arg(long)]
+    pub exclude: bool,
+    /// Remove every select pattern of the extractor.
+    #[arg(long)]
+    pub clear: bool,
 }

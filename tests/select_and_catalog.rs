@@ -323,3 +323,243 @@ fn catalog_extra_is_used_without_discovery_and_select_filter_applies() {
     );
     assert_eq!(read_jsonl(&p.path("out.jsonl")).len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `smelt select --list`
+
+/// Adds a `select:` list to the extractor in meltano.yml.
+fn set_select(p: &TestProject, patterns: &[&str]) {
+    let list: String = patterns.iter().map(|s| format!("    - '{s}'\n")).collect();
+    edit_yml(
+        p,
+        "    capabilities: [catalog, discover, state]\n",
+        &format!("    capabilities: [catalog, discover, state]\n    select:\n{list}"),
+    );
+}
+
+fn stdout_of(p: &TestProject, args: &[&str]) -> String {
+    let out = p.run(args);
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const LEGEND: &str = "Legend:\n\tselected\n\texcluded\n\tautomatic\n\tunsupported\n\n";
+
+#[test]
+fn list_matches_meltano_output() {
+    let p = project();
+    set_select(
+        &p,
+        &["users.*", "!users.email", "orders.legacy", "users.geo.city"],
+    );
+    // `meltano select tap-discovery --list` (Meltano 4.4) prints the same, except that it
+    // shows the property `a.b` as `users.a`.
+    let expected = format!(
+        "{LEGEND}Enabled patterns:\n\tusers.*\n\t!users.email\n\torders.legacy\n\tusers.geo.city\n\n\
+         Selected properties:\n\
+         \t[automatic  ] orders.id\n\
+         \t[selected   ] users.a\\.b\n\
+         \t[selected   ] users.geo\n\
+         \t[selected   ] users.geo.city\n\
+         \t[selected   ] users.geo.zip\n\
+         \t[automatic  ] users.id\n\
+         \t[selected   ] users.name\n"
+    );
+    assert_eq!(
+        stdout_of(&p, &["select", "tap-discovery", "--list"]),
+        expected
+    );
+    let all = stdout_of(&p, &["select", "tap-discovery", "--list", "--all"]);
+    assert!(
+        all.ends_with(
+            "Selected properties:\n\
+             \t[excluded   ] audit_log.id\n\
+             \t[excluded   ] orders.amount\n\
+             \t[automatic  ] orders.id\n\
+             \t[unsupported] orders.legacy\n\
+             \t[selected   ] users.a\\.b\n\
+             \t[excluded   ] users.email\n\
+             \t[selected   ] users.geo\n\
+             \t[selected   ] users.geo.city\n\
+             \t[selected   ] users.geo.zip\n\
+             \t[automatic  ] users.id\n\
+             \t[selected   ] users.name\n"
+        ),
+        "{all}"
+    );
+    assert_eq!(discoveries(&p), 1, "the second listing used the cache");
+}
+
+#[test]
+fn list_wildcards_exclusions_and_escaped_dots() {
+    let p = project();
+    set_select(
+        &p,
+        &[
+            "u*.geo.*",
+            "users.a\\.b",
+            "!users.geo.zip",
+            "orders.*",
+            "!audit_log",
+        ],
+    );
+    let all = stdout_of(&p, &["select", "tap-discovery", "--list", "--all"]);
+    // Meltano 4.4 prints the same lines, except `[excluded   ] users.a` for the property
+    // `a.b`: it cannot select a property whose name has a dot.
+    assert!(
+        all.ends_with(
+            "Selected properties:\n\
+             \t[excluded   ] audit_log.id\n\
+             \t[selected   ] orders.amount\n\
+             \t[automatic  ] orders.id\n\
+             \t[unsupported] orders.legacy\n\
+             \t[selected   ] users.a\\.b\n\
+             \t[excluded   ] users.email\n\
+             \t[selected   ] users.geo\n\
+             \t[selected   ] users.geo.city\n\
+             \t[excluded   ] users.geo.zip\n\
+             \t[automatic  ] users.id\n\
+             \t[excluded   ] users.name\n"
+        ),
+        "{all}"
+    );
+    // What the listing says is what a run sends the tap.
+    run_ok(&p, &["run", "tap-discovery", "target-fixture"]);
+    let records = read_jsonl(&p.path("out.jsonl"));
+    assert_eq!(
+        records,
+        vec![
+            serde_json::json!({"id": 1, "geo": 1, "a.b": 1}),
+            serde_json::json!({"id": 1, "amount": 1}),
+        ]
+    );
+}
+
+#[test]
+fn list_as_json() {
+    let p = project();
+    set_select(&p, &["orders.*", "!orders.amount"]);
+    let out = stdout_of(&p, &["select", "tap-discovery", "--json"]);
+    let expected = r#"{
+  "enabled_patterns": [
+    "orders.*",
+    "!orders.amount"
+  ],
+  "streams": [
+    {
+      "stream": "orders",
+      "property": "id",
+      "selection": "automatic"
+    }
+  ]
+}
+"#;
+    assert_eq!(out, expected);
+    let all: serde_json::Value = serde_json::from_str(&stdout_of(
+        &p,
+        &["select", "tap-discovery", "--json", "--all"],
+    ))
+    .unwrap();
+    assert_eq!(all["streams"].as_array().unwrap().len(), 11, "{all}");
+    assert_eq!(all["streams"][1]["selection"], "excluded");
+}
+
+#[test]
+fn list_uses_the_default_select_and_refreshes_on_request() {
+    let p = project();
+    let out = stdout_of(&p, &["select", "tap-discovery", "--list"]);
+    assert!(out.contains("Enabled patterns:\n\t*.*\n"), "{out}");
+    assert!(out.contains("\t[automatic  ] audit_log.id\n"), "{out}");
+    stdout_of(
+        &p,
+        &["select", "tap-discovery", "--list", "--refresh-catalog"],
+    );
+    assert_eq!(discoveries(&p), 2);
+}
+
+#[test]
+fn list_ignores_the_default_environment_but_not_an_explicit_one() {
+    let p = project();
+    edit_yml(
+        &p,
+        "- name: prod\n",
+        "- name: prod\n  config:\n    plugins:\n      extractors:\n      - name: tap-discovery\n        select: [audit_log.*]\n",
+    );
+    let out = p.run(&["select", "tap-discovery", "--list"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Enabled patterns:\n\t*.*\n"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("The default environment 'dev' will be ignored for `smelt select`"),
+        "{}",
+        text(&out)
+    );
+    let prod = stdout_of(
+        &p,
+        &["--environment", "prod", "select", "tap-discovery", "--list"],
+    );
+    assert!(
+        prod.contains("Enabled patterns:\n\taudit_log.*\n\nSelected properties:\n\t[automatic  ] audit_log.id\n"),
+        "{prod}"
+    );
+    let out = p.run_env(
+        &["select", "tap-discovery", "--list"],
+        &[("MELTANO_ENVIRONMENT", "prod")],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\taudit_log.*\n"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn list_explains_taps_without_discovery_and_unknown_extractors() {
+    let p = project();
+    edit_yml(
+        &p,
+        "    capabilities: [catalog, discover, state]\n",
+        "    capabilities: [state]\n",
+    );
+    let out = p.run(&["select", "tap-discovery", "--list"]);
+    common::assert_fails(
+        &out,
+        1,
+        &[
+            "Cannot list the selected properties: Could not find catalog",
+            "`discover` capability",
+        ],
+    );
+    let out = p.run(&["select", "tap-nope", "--list"]);
+    common::assert_fails(
+        &out,
+        1,
+        &["extractor 'tap-nope' is not defined", "tap-discovery"],
+    );
+    let out = p.run(&["select", "target-fixture", "--list"]);
+    common::assert_fails(&out, 1, &["target-fixture is a loader, not an extractor"]);
+}
+
+#[test]
+fn interrupted_listing_exits_130() {
+    let p = project();
+    let env = hanging(&p);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let child = p.spawn_env(&["select", "tap-discovery", "--list"], &env);
+    assert!(
+        wait_for_file(&p.path("tap.pid"), 20),
+        "discovery never started"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: signalling the smelt child this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    std::thread::sleep(Duration::from_millis(200));
+    for pid in pids(&p) {
+        assert!(!alive(pid), "process {pid} of the tap survived");
+    }
+}

@@ -3,6 +3,7 @@
 mod init;
 mod plugin;
 mod run;
+mod select;
 mod state;
 
 use crate::cli::{Cli, Command};
@@ -15,6 +16,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Init(args) => init::run(args),
         Command::State(cmd) => state::run(&cli, cmd),
         Command::Plugin(args) => return plugin::run(args),
+        Command::Select(args) => select::run(&cli, args),
     };
     match result {
         Ok(code) => code,

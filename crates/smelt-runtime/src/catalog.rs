@@ -13,6 +13,7 @@
 
 mod cache;
 mod discover;
+mod listing;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ use crate::runner::RunContext;
 
 pub use cache::{cache_dir, CACHE_KEY_FILE, CACHE_VERSION, CATALOG_FILE};
 pub use discover::DISCOVERY_OUTPUT_LIMIT;
+pub use listing::{list_selection, ListedProperty};
 
 /// What catalog preparation needs from its caller. Kept this small so commands without a full
 /// [`RunContext`] (`invoke`, `select`) can build one.
