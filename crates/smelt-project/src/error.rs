@@ -232,6 +232,9 @@ fn render(location: Option<&Location>, what: &str, hint: &str) -> String {
 }
 
 fn yaml_hint(reason: &str) -> String {
+    if let Some(hint) = specific_yaml_hint(reason) {
+        return hint.to_string();
+    }
     let hint = if reason.contains("mapping values are not allowed") {
         "a plain value cannot contain `: `; quote the value, or check this line's indentation"
     } else if reason.contains("flow mapping") || reason.contains("flow sequence") {
@@ -246,6 +249,51 @@ fn yaml_hint(reason: &str) -> String {
         "fix the YAML syntax at this position (check indentation, quotes and `:` after keys)"
     };
     hint.to_string()
+}
+
+/// Hints for YAML problems the general rules in `yaml_hint` would misread (e.g. "unprintable"
+/// contains "tab", and not every message about a quoted scalar means it is unclosed).
+fn specific_yaml_hint(reason: &str) -> Option<&'static str> {
+    const HINTS: &[(&str, &str)] = &[
+        ("duplicate key", "keep one of the duplicated keys"),
+        ("NUL byte", "a NUL byte usually means the file is binary or saved as UTF-16; save it as UTF-8 text"),
+        ("control character", "remove the character; to put it in a value, write it as an escape inside double quotes, e.g. \"\\x01\""),
+        ("non-character", "remove the character; to put it in a value, write it as an escape inside double quotes, e.g. \"\\uFFFE\""),
+        ("unprintable", "remove the character; to put it in a value, write it as an escape inside double quotes"),
+        ("byte order mark", "remove the invisible byte order mark (U+FEFF) at this position; it may only start the file"),
+        ("%YAML directive", "use `%YAML 1.2` (or remove the directive)"),
+        ("escape", "in double quotes a backslash starts an escape (\\n, \\t, \\\\, \\\", \\xNN, \\uNNNN); write \\\\ for a backslash, or use single quotes"),
+        ("hexadecimal number", "in double quotes a backslash starts an escape (\\n, \\t, \\\\, \\\", \\xNN, \\uNNNN); write \\\\ for a backslash, or use single quotes"),
+        ("invalid trailing content after double-quoted", "a quoted value ends at its closing quote; quote the whole value or remove what follows it"),
+        ("unexpected document indicator", "a line starting with `---` or `...` ends the document; indent it, or close the quoted value before it"),
+        ("quoted scalar, found unexpected end", "a quoted value is not closed; add the closing quote"),
+        ("indentation in quoted scalar", "indent the continuation lines of the quoted value"),
+        ("':' may not precede", "put a space after `:` (e.g. `{key: [a, b]}`)"),
+        ("':' must be followed", "put a space after `:` between a key and its value; indent YAML with spaces, not tabs"),
+        ("'-' must be followed", "put a space after `-` in a list entry"),
+        ("unknown anchor", "define the anchor (`&name`) before the alias (`*name`) that uses it"),
+        ("anchor that is not defined", "define the anchor (`&name`) before the alias (`*name`) that uses it"),
+        ("aliases expand", "each alias (`*name`) repeats everything under its anchor; use fewer or smaller aliases"),
+        ("nesting deeper", "flatten the structure; project files never need this much nesting"),
+        ("second YAML document", "remove the `---` line and what follows it, or move that part to its own file"),
+        ("merge", "write `<<: *anchor`, or `<<: [*a, *b]` to merge several mappings"),
+        ("mapping keys must be plain", "write the key as a plain or quoted string"),
+        ("block sequence entries are not allowed", "a `- item` list cannot start on the line of its key; start it on the next line, indented"),
+        ("did not find expected '-' indicator", "align this line with the `-` entries of the list above, or fix its indentation"),
+        ("did not find expected key", "align this line with the keys of the mapping above (same indentation), or fix the line before it"),
+        ("simple key expect", "a key must be followed by `:` on the same line (and be at most 1024 characters long)"),
+        ("comment intercepting", "a comment cannot sit between the lines of a multi-line value; move the comment or quote the value"),
+        ("did not find expected node content", "a value is missing or starts with a reserved character (`@`, `` ` ``, `%`); quote it"),
+        ("unexpected character", "a plain value cannot start with `@` or `` ` ``; quote it"),
+        ("wrongly indented line in block scalar", "indent every line of a `|` or `>` block at least as much as its first line"),
+        ("block scalar content cannot start with a tab", "indent the lines of a `|` or `>` block with spaces, not tabs"),
+        ("invalid content after document end", "nothing may follow `...` on its line; remove it"),
+        ("unexpected end of plain scalar", "quote this value"),
+    ];
+    HINTS
+        .iter()
+        .find(|(needle, _)| reason.contains(needle))
+        .map(|(_, hint)| *hint)
 }
 
 fn io_hint(err: &std::io::Error) -> String {

@@ -28,14 +28,13 @@ pub(crate) struct ProjectFiles {
 /// Reads `root/meltano.yml` and everything it includes.
 pub(crate) fn load_files(root: &Path) -> Result<ProjectFiles, ProjectError> {
     let main_path = root.join(PROJECT_FILE);
-    let text = std::fs::read_to_string(&main_path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
+    let text = read_text_file(&main_path, Path::new(PROJECT_FILE)).map_err(|e| match e {
+        ProjectError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             ProjectError::ProjectNotFound {
                 searched: root.to_path_buf(),
             }
-        } else {
-            ProjectError::io("read", &main_path, e)
         }
+        other => other,
     })?;
     let (mut document, mut source_map) = parse_object(&text, Path::new(PROJECT_FILE))?;
 
@@ -51,8 +50,7 @@ pub(crate) fn load_files(root: &Path) -> Result<ProjectFiles, ProjectError> {
     let mut included = Vec::new();
     for path in files {
         let shown = display_path(root, &path);
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| ProjectError::io("read", &path, e))?;
+        let text = read_text_file(&path, &shown)?;
         let (value, map) = parse_object(&text, &shown)?;
         deep_merge(&mut document, "", value, "", &map, &mut source_map);
         included.push(shown);
@@ -62,6 +60,13 @@ pub(crate) fn load_files(root: &Path) -> Result<ProjectFiles, ProjectError> {
         source_map,
         included,
     })
+}
+
+/// Reads a project file (YAML, `.env`, lock file) as UTF-8 text. Bytes that are not UTF-8 are
+/// reported at their line and column in `shown`, the path as the user should see it.
+pub(crate) fn read_text_file(path: &Path, shown: &Path) -> Result<String, ProjectError> {
+    let bytes = std::fs::read(path).map_err(|e| ProjectError::io("read", path, e))?;
+    crate::yaml::decode_utf8(bytes, shown)
 }
 
 /// Parses a file that must hold a mapping at the top (an empty file counts as `{}`).
@@ -264,6 +269,30 @@ mod tests {
             .unwrap_or_default();
         assert!(err.starts_with("extra.yml:"), "{err}");
         assert!(err.contains("could not parse YAML"), "{err}");
+    }
+
+    #[test]
+    fn non_utf8_files_are_reported_at_the_bad_byte() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        write(dir.path(), "meltano.yml", "include_paths: [extra.yml]\n");
+        std::fs::write(dir.path().join("extra.yml"), b"env:\n  A: caf\xe9\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = load_files(dir.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("extra.yml:2:9: the file is not valid UTF-8: byte 0xE9"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("meltano.yml"), b"\xff\xfev\x00:\x00")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = load_files(dir.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("meltano.yml:1:1:"), "{err}");
+        assert!(err.contains("UTF-16"), "{err}");
     }
 
     #[test]
