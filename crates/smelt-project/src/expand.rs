@@ -3,14 +3,29 @@
 //! `${name}` takes any word characters; bare `$NAME` only upper-case names (`[A-Z][A-Z0-9_]*`),
 //! so `$lowercase` and prices like `$5` stay as written. `\$VAR` is an escape and yields the
 //! literal `$VAR`. Unknown variables expand to the empty string, as Meltano does by default.
+//!
+//! Expansion is one pass: a value brought in is never expanded again, so references cannot
+//! recurse. Its size is bounded: one call ([`expand_str`] or [`expand_value`]) brings in at
+//! most [`MAX_EXPANSION`] bytes of variable values; a reference whose value would go past
+//! that is left as written (`${BIG}` stays `${BIG}`), which is visible in the result and
+//! cannot make it grow without end when values that hold references are expanded again.
 
 use serde_json::Value;
 
 /// Looks a variable up; `None` means "not set".
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// Most bytes of variable values one expansion brings in (16 MiB).
+pub const MAX_EXPANSION: usize = 16 * 1024 * 1024;
+
 /// Expands variable references in `text`.
 pub fn expand_str(text: &str, lookup: Lookup<'_>) -> String {
+    let mut budget = MAX_EXPANSION;
+    expand_within(text, lookup, &mut budget)
+}
+
+/// Expands `text`, taking the bytes of every value brought in from `budget`.
+fn expand_within(text: &str, lookup: Lookup<'_>, budget: &mut usize) -> String {
     if !text.contains('$') {
         return text.to_string();
     }
@@ -23,15 +38,25 @@ pub fn expand_str(text: &str, lookup: Lookup<'_>) -> String {
         let dollar_at = if escaped { i + 1 } else { i };
         if chars.get(dollar_at) == Some(&'$') {
             if let Some((name, end, curly)) = reference_at(&chars, dollar_at + 1) {
-                if escaped {
-                    if curly {
-                        out.push_str(&format!("${{{name}}}"));
-                    } else {
-                        out.push('$');
-                        out.push_str(&name);
+                let value = if escaped { None } else { lookup(&name) };
+                match value {
+                    Some(v) if v.len() > *budget => {
+                        // Over the bound: keep the reference as written (escape included).
+                        out.extend(&chars[i..end]);
                     }
-                } else {
-                    out.push_str(&lookup(&name).unwrap_or_default());
+                    Some(v) => {
+                        *budget -= v.len();
+                        out.push_str(&v);
+                    }
+                    None if escaped => {
+                        if curly {
+                            out.push_str(&format!("${{{name}}}"));
+                        } else {
+                            out.push('$');
+                            out.push_str(&name);
+                        }
+                    }
+                    None => {}
                 }
                 i = end;
                 continue;
@@ -78,16 +103,25 @@ fn reference_at(chars: &[char], start: usize) -> Option<(String, usize, bool)> {
     }
 }
 
-/// Expands every string inside `value` (recursing into objects and arrays).
+/// Expands every string inside `value` (recursing into objects and arrays); all strings
+/// share one [`MAX_EXPANSION`] bound.
 pub fn expand_value(value: &Value, lookup: Lookup<'_>) -> Value {
+    let mut budget = MAX_EXPANSION;
+    expand_value_within(value, lookup, &mut budget)
+}
+
+fn expand_value_within(value: &Value, lookup: Lookup<'_>, budget: &mut usize) -> Value {
     match value {
-        Value::String(s) => Value::String(expand_str(s, lookup)),
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|v| expand_value(v, lookup)).collect())
-        }
+        Value::String(s) => Value::String(expand_within(s, lookup, budget)),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| expand_value_within(v, lookup, budget))
+                .collect(),
+        ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), expand_value(v, lookup)))
+                .map(|(k, v)| (k.clone(), expand_value_within(v, lookup, budget)))
                 .collect(),
         ),
         other => other.clone(),
@@ -131,6 +165,28 @@ mod tests {
         assert_eq!(expand_str("${EMPTY}", &env), "");
         assert_eq!(expand_str("${unterminated", &env), "${unterminated");
         assert_eq!(expand_str("back\\slash $", &env), "back\\slash $");
+    }
+
+    #[test]
+    fn expansion_is_bounded_and_never_recursive() {
+        let big = "x".repeat(MAX_EXPANSION / 4 + 1);
+        let lookup = |name: &str| match name {
+            "BIG" => Some(big.clone()),
+            "SELF" => Some("$SELF$SELF".to_string()),
+            _ => None,
+        };
+        // Values brought in are not expanded again.
+        assert_eq!(expand_str("$SELF", &lookup), "$SELF$SELF");
+        // Three fit in the bound; the fourth reference stays as written, and so does
+        // everything after it that would not fit.
+        let out = expand_str("$BIG$BIG$BIG${BIG}-$BIG", &lookup);
+        assert_eq!(out.len(), 3 * big.len() + "${BIG}-$BIG".len());
+        assert!(out.ends_with("${BIG}-$BIG"), "{}", &out[out.len() - 20..]);
+        // The bound is shared by all strings of one value.
+        let v = json!(["$BIG", {"a": "$BIG", "b": ["$BIG", "$BIG"]}]);
+        let expanded = expand_value(&v, &lookup);
+        assert_eq!(expanded[1]["b"][1], json!("$BIG"));
+        assert_eq!(expanded[1]["b"][0].as_str().map(str::len), Some(big.len()));
     }
 
     #[test]
