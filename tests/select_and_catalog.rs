@@ -563,3 +563,189 @@ fn interrupted_listing_exits_130() {
         assert!(!alive(pid), "process {pid} of the tap survived");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// `smelt select` writing meltano.yml
+
+fn yml(p: &TestProject) -> String {
+    std::fs::read_to_string(p.path("meltano.yml")).unwrap()
+}
+
+/// The fixture project's extractor block with a comment to keep, as written before any edit.
+const TAP_HEAD: &str = "  - name: tap-discovery  # the tap under test\n";
+
+fn commented_project() -> TestProject {
+    let p = project();
+    edit_yml(&p, "  - name: tap-discovery\n", TAP_HEAD);
+    p
+}
+
+#[test]
+fn add_exclude_remove_and_clear_keep_comments() {
+    let p = commented_project();
+    run_ok(&p, &["select", "tap-discovery", "users", "id"]);
+    run_ok(&p, &["select", "tap-discovery", "users", "geo.*"]);
+    run_ok(&p, &["select", "tap-discovery", "orders", "--exclude"]);
+    // Adding a pattern twice keeps one copy (Meltano appends a duplicate).
+    run_ok(&p, &["select", "tap-discovery", "users", "id"]);
+    let text = yml(&p);
+    assert!(text.contains(TAP_HEAD), "{text}");
+    assert!(
+        text.contains(
+            "      catalog_dump: catalog_dump.json\n    select:\n    - users.id\n    - users.geo.*\n    - '!orders.*'\n  loaders:\n"
+        ),
+        "{text}"
+    );
+    let listing = stdout_of(&p, &["select", "tap-discovery", "--list"]);
+    assert!(
+        listing.contains(
+            "Enabled patterns:\n\tusers.id\n\tusers.geo.*\n\t!orders.*\n\nSelected properties:\n\t[selected   ] users.geo\n\t[selected   ] users.geo.city\n\t[selected   ] users.geo.zip\n\t[automatic  ] users.id\n"
+        ),
+        "{listing}"
+    );
+
+    run_ok(&p, &["select", "tap-discovery", "users", "geo.*", "--rm"]);
+    run_ok(
+        &p,
+        &["select", "tap-discovery", "orders", "--exclude", "--remove"],
+    );
+    let text = yml(&p);
+    assert!(
+        text.contains("    select:\n    - users.id\n  loaders:\n"),
+        "{text}"
+    );
+    let out = p.run(&["select", "tap-discovery", "orders", "--rm"]);
+    common::assert_fails(
+        &out,
+        1,
+        &[
+            "`orders.*` is not in the `select` list of tap-discovery in meltano.yml",
+            "it holds: users.id",
+        ],
+    );
+    assert_eq!(yml(&p), text, "a failed removal writes nothing");
+
+    run_ok(&p, &["select", "tap-discovery", "--clear"]);
+    let text = yml(&p);
+    assert!(!text.contains("select:"), "{text}");
+    assert!(text.contains(TAP_HEAD), "{text}");
+    // Without `select` the default `*.*` applies again.
+    let listing = stdout_of(&p, &["select", "tap-discovery", "--list"]);
+    assert!(listing.contains("Enabled patterns:\n\t*.*\n"), "{listing}");
+}
+
+#[test]
+fn an_empty_select_list_selects_nothing() {
+    let p = project();
+    run_ok(&p, &["select", "tap-discovery", "users", "id"]);
+    run_ok(&p, &["select", "tap-discovery", "users", "id", "--rm"]);
+    assert!(yml(&p).contains("    select: []\n"), "{}", yml(&p));
+    let listing = stdout_of(&p, &["select", "tap-discovery", "--list"]);
+    assert!(
+        listing.ends_with("Enabled patterns:\n\nSelected properties:\n"),
+        "{listing}"
+    );
+    run_ok(&p, &["run", "tap-discovery", "target-fixture"]);
+    assert!(read_jsonl(&p.path("out.jsonl")).is_empty());
+}
+
+#[test]
+fn with_an_environment_the_environment_block_is_edited() {
+    let p = commented_project();
+    run_ok(
+        &p,
+        &[
+            "--environment",
+            "prod",
+            "select",
+            "tap-discovery",
+            "audit_log",
+        ],
+    );
+    run_ok(
+        &p,
+        &[
+            "--environment",
+            "prod",
+            "select",
+            "tap-discovery",
+            "users",
+            "--exclude",
+        ],
+    );
+    let text = yml(&p);
+    assert!(
+        text.contains(
+            "- name: prod\n  config:\n    plugins:\n      extractors:\n      - name: tap-discovery\n        select:\n        - audit_log.*\n        - '!users.*'\nplugins:\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("    select:\n    - audit_log"), "{text}");
+    // The environment's list replaces the extractor's own while it is active.
+    let prod = stdout_of(
+        &p,
+        &["--environment", "prod", "select", "tap-discovery", "--list"],
+    );
+    assert!(
+        prod.ends_with("Selected properties:\n\t[automatic  ] audit_log.id\n"),
+        "{prod}"
+    );
+    // The default environment is ignored: this edits the extractor itself.
+    run_ok(&p, &["select", "tap-discovery", "orders"]);
+    let text = yml(&p);
+    assert!(
+        text.contains("    select:\n    - orders.*\n  loaders:\n"),
+        "{text}"
+    );
+    run_ok(
+        &p,
+        &[
+            "--environment",
+            "prod",
+            "select",
+            "tap-discovery",
+            "--clear",
+        ],
+    );
+    let text = yml(&p);
+    assert!(
+        text.contains("      extractors:\n      - name: tap-discovery\nplugins:\n"),
+        "{text}"
+    );
+    assert!(text.contains("    select:\n    - orders.*\n"), "{text}");
+}
+
+#[test]
+fn an_extractor_defined_in_an_included_file_is_edited_there() {
+    let p = project();
+    let text = yml(&p);
+    let start = text.find("  extractors:\n").unwrap();
+    let end = text.find("  loaders:\n").unwrap();
+    let block = text[start..end].to_string();
+    std::fs::write(
+        p.path("extractors.meltano.yml"),
+        format!("# extractors live here\nplugins:\n{block}"),
+    )
+    .unwrap();
+    std::fs::write(
+        p.path("meltano.yml"),
+        format!(
+            "include_paths:\n- ./extractors.meltano.yml\n{}{}",
+            &text[..start],
+            &text[end..]
+        ),
+    )
+    .unwrap();
+    let before = yml(&p);
+    run_ok(&p, &["select", "tap-discovery", "orders", "amount"]);
+    assert_eq!(yml(&p), before);
+    let included = std::fs::read_to_string(p.path("extractors.meltano.yml")).unwrap();
+    assert!(
+        included.starts_with("# extractors live here\n"),
+        "{included}"
+    );
+    assert!(
+        included.ends_with("    select:\n    - orders.amount\n"),
+        "{included}"
+    );
+}

@@ -7,10 +7,12 @@
 //! shows is what the tap will be told.
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use smelt_project::{
-    find_project_root, EnvironmentChoice, LoadOptions, Plugin, PluginType, Project,
+    find_project_root, parse_yaml, EnvironmentChoice, LoadOptions, PathSeg, Plugin, PluginType,
+    Project, YamlEditor,
 };
 use smelt_runtime::catalog::{extractor_catalog, list_selection, CatalogContext, CatalogOptions};
 use smelt_runtime::launch::prepare;
@@ -28,18 +30,12 @@ pub fn run(cli: &Cli, args: &SelectArgs) -> Result<i32, CliError> {
     let project = load_select_project(cli, &log)?;
     let tap = find_extractor(&project, &args.extractor)?;
     if args.clear {
-        return Err(not_yet("--clear"));
+        return clear(&project, tap, &log);
     }
     if args.list || args.json {
         return list(&project, tap, args, &log);
     }
-    Err(not_yet("adding or removing select patterns"))
-}
-
-fn not_yet(what: &str) -> CliError {
-    CliError::fail(format!(
-        "{what} is not implemented yet in smelt select\n  hint: edit the extractor's `select:` list in meltano.yml, or use `meltano select`"
-    ))
+    update(&project, tap, args, &log)
 }
 
 /// Loads the project with the environment `select` uses: an explicit one only.
@@ -221,4 +217,243 @@ fn render_text(
         );
     }
     out
+}
+
+/// Where the extractor's `select` list is written, as Meltano decides: the active
+/// environment's entry for the extractor when an environment is active (the entry is created
+/// if missing), else the extractor's own definition, in whichever file defines it.
+struct SelectTarget {
+    /// The file to edit.
+    file: PathBuf,
+    /// The file as shown in messages.
+    shown: String,
+    /// Path of the `select` list in the file.
+    path: Vec<PathSeg>,
+    /// Set when the environment has no entry for the extractor: the list that gets one.
+    new_entry: Option<Vec<PathSeg>>,
+    /// The patterns written there now (`None`: no `select` key).
+    current: Option<Value>,
+    /// The file's text.
+    text: String,
+}
+
+impl SelectTarget {
+    /// Patterns as strings (non-strings are left out).
+    fn patterns(&self) -> Vec<String> {
+        match &self.current {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// "`select` of tap-x in meltano.yml" / "… in environment `prod` in meltano.yml".
+    fn describe(&self, project: &Project, tap: &Plugin) -> String {
+        match project.environment.as_deref() {
+            Some(env) => format!(
+                "the `select` list of {} in environment `{env}` in {}",
+                tap.name, self.shown
+            ),
+            None => format!("the `select` list of {} in {}", tap.name, self.shown),
+        }
+    }
+}
+
+fn select_target(project: &Project, tap: &Plugin) -> Result<SelectTarget, CliError> {
+    let (file, env) = match project.environment.as_deref() {
+        Some(name) => {
+            let env = project
+                .environments
+                .iter()
+                .find(|e| e.name == name)
+                .ok_or_else(|| CliError::fail(format!("environment `{name}` is not defined")))?;
+            (env.location.file.clone(), Some(name))
+        }
+        None => (tap.location.file.clone(), None),
+    };
+    let path_of_file = project.root.join(&file);
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(&path_of_file)
+        .map_err(|e| CliError::fail(format!("cannot read {}: {e}", path_of_file.display())))?;
+    let doc = parse_yaml(&text, &file).map_err(CliError::fail)?.value;
+    let position = |list: Option<&Value>, name: &str| -> Option<usize> {
+        list?
+            .as_array()?
+            .iter()
+            .position(|e| e.get("name").and_then(Value::as_str) == Some(name))
+    };
+    let key = |k: &str| PathSeg::Key(k.to_string());
+    let (path, new_entry, current) = match env {
+        None => {
+            let extractors = doc.get("plugins").and_then(|p| p.get("extractors"));
+            let Some(i) = position(extractors, &tap.name) else {
+                return Err(CliError::fail(format!(
+                    "extractor {} is not defined in {shown}, so its `select` list cannot be changed there\n  hint: add the pattern to the file that defines it",
+                    tap.name
+                )));
+            };
+            let entry = extractors.and_then(|e| e.get(i));
+            let path = vec![
+                key("plugins"),
+                key("extractors"),
+                PathSeg::Index(i),
+                key("select"),
+            ];
+            (path, None, entry.and_then(|e| e.get("select")).cloned())
+        }
+        Some(name) => {
+            let Some(e) = position(doc.get("environments"), name) else {
+                return Err(CliError::fail(format!(
+                    "environment `{name}` is not defined in {shown}"
+                )));
+            };
+            let list = vec![
+                key("environments"),
+                PathSeg::Index(e),
+                key("config"),
+                key("plugins"),
+                key("extractors"),
+            ];
+            let overrides = doc
+                .get("environments")
+                .and_then(|v| v.get(e))
+                .and_then(|v| v.get("config"))
+                .and_then(|v| v.get("plugins"))
+                .and_then(|v| v.get("extractors"));
+            match position(overrides, &tap.name) {
+                Some(i) => {
+                    let mut path = list;
+                    path.push(PathSeg::Index(i));
+                    path.push(key("select"));
+                    let current = overrides
+                        .and_then(|o| o.get(i))
+                        .and_then(|o| o.get("select"))
+                        .cloned();
+                    (path, None, current)
+                }
+                None => (Vec::new(), Some(list), None),
+            }
+        }
+    };
+    Ok(SelectTarget {
+        file: path_of_file,
+        shown,
+        path,
+        new_entry,
+        current,
+        text,
+    })
+}
+
+/// Adds (or with `--rm` removes) the pattern `[!]STREAM.PROPERTY`.
+fn update(
+    project: &Project,
+    tap: &Plugin,
+    args: &SelectArgs,
+    log: &Logger,
+) -> Result<i32, CliError> {
+    let pattern = format!(
+        "{}{}.{}",
+        if args.exclude { "!" } else { "" },
+        args.streams,
+        args.properties
+    );
+    let target = select_target(project, tap)?;
+    let where_ = target.describe(project, tap);
+    let mut editor = YamlEditor::new(target.text.clone(), &target.shown);
+    let value = Value::String(pattern.clone());
+    if let Some(other) = target
+        .current
+        .as_ref()
+        .filter(|v| !v.is_array() && !v.is_null())
+    {
+        return Err(CliError::fail(format!(
+            "{where_} is {other}, not a list of patterns\n  hint: make it a list, e.g. `select: [\"{pattern}\"]`"
+        )));
+    }
+    if args.remove {
+        let removed = match target.new_entry {
+            Some(_) => 0,
+            None => editor
+                .remove_items(&target.path, &value)
+                .map_err(CliError::fail)?,
+        };
+        if removed == 0 {
+            let now = target.patterns();
+            let hint = if now.is_empty() {
+                "the list is empty".to_string()
+            } else {
+                format!("it holds: {}", now.join(", "))
+            };
+            return Err(CliError::fail(format!(
+                "`{pattern}` is not in {where_}\n  hint: {hint}"
+            )));
+        }
+        write_project_file(&target.file, editor.text())?;
+        log.info(&format!("Removed `{pattern}` from {where_}"));
+        return Ok(0);
+    }
+    if target.patterns().contains(&pattern) {
+        log.info(&format!("`{pattern}` is already in {where_}"));
+        return Ok(0);
+    }
+    let result = match &target.new_entry {
+        Some(list) => editor.push(list, &json!({"name": tap.name, "select": [pattern]})),
+        None => editor.push(&target.path, &value),
+    };
+    result.map_err(CliError::fail)?;
+    write_project_file(&target.file, editor.text())?;
+    log.info(&format!("Added `{pattern}` to {where_}"));
+    Ok(0)
+}
+
+/// `--clear`: removes the `select` key (the extractor then selects Meltano's default, `*.*`,
+/// or in an environment the extractor's own patterns).
+fn clear(project: &Project, tap: &Plugin, log: &Logger) -> Result<i32, CliError> {
+    let target = select_target(project, tap)?;
+    let where_ = target.describe(project, tap);
+    if target.new_entry.is_some() || target.current.is_none() {
+        log.info(&format!("{where_} is not set: nothing to clear"));
+        return Ok(0);
+    }
+    let mut editor = YamlEditor::new(target.text.clone(), &target.shown);
+    editor.remove(&target.path).map_err(CliError::fail)?;
+    write_project_file(&target.file, editor.text())?;
+    log.info(&format!("Cleared {where_}"));
+    Ok(0)
+}
+
+/// Replaces `path` with `text` through a temporary file and a rename, keeping its mode, so a
+/// crash never leaves a half-written project file.
+fn write_project_file(path: &Path, text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let fail = |e: std::io::Error| CliError::fail(format!("cannot write {}: {e}", path.display()));
+    let mode = std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.smelt-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    Ok(())
 }

@@ -158,7 +158,7 @@ pub fn extractor_catalog(
         return Ok(None);
     }
     let rules = CatalogRules {
-        select: tap.select.clone(),
+        select: select_rules(tap),
         metadata: tap.metadata.clone(),
         schema: tap.schema.clone(),
         select_filter,
@@ -261,6 +261,17 @@ fn parse_discovered(bytes: &[u8], tap: &Plugin) -> Result<Value, RunError> {
         message: format!("its --discover output is not a JSON catalog: {e}"),
         hint: "run the tap with --discover yourself to see what it prints".into(),
     })
+}
+
+/// The extractor's `select` patterns for the rule engine. An explicitly empty list selects
+/// nothing, as in Meltano (the engine itself reads an empty list as the default `*.*`, which
+/// the project model already fills in when `select` is not set at all).
+fn select_rules(tap: &Plugin) -> Vec<String> {
+    if tap.select.is_empty() {
+        vec!["!*.*".to_string()]
+    } else {
+        tap.select.clone()
+    }
 }
 
 /// An extractor extra such as `select_filter` or `use_cached_catalog`: from
