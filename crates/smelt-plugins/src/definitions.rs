@@ -33,9 +33,7 @@ fn definition(spec: &PluginSpec) -> NativeDefinition {
                     SettingType::Array => SettingKind::Array,
                 },
                 value: s.default.map(|d| d.to_json()),
-                sensitive: false,
-                env: None,
-                aliases: Vec::new(),
+                ..SettingDef::default()
             })
             .collect(),
         namespace: spec.namespace(),

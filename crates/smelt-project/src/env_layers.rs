@@ -67,12 +67,13 @@ impl EnvLayers {
             .collect()
     }
 
-    /// The value of `name` in the `env:` blocks, the most specific block first.
+    /// The value of `name` in the `env:` blocks, in Meltano 4's order: the environment's plugin
+    /// block, the environment's, the plugin's, the project's.
     pub fn blocks(&self, name: &str) -> Option<&String> {
         self.environment_plugin
             .get(name)
-            .or_else(|| self.plugin.get(name))
             .or_else(|| self.environment.get(name))
+            .or_else(|| self.plugin.get(name))
             .or_else(|| self.project.get(name))
     }
 

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod base_definition;
+mod config_write;
 mod dotenv;
 mod env_layers;
 mod env_names;
@@ -19,13 +20,16 @@ mod expand;
 mod files;
 mod init;
 mod job;
+mod meltano_settings;
 mod node;
 mod plugin;
 mod plugin_env;
 mod plugin_type;
 mod plugins_build;
 mod project;
+mod project_config;
 mod project_settings;
+mod resolve;
 mod root;
 mod setting_def;
 mod settings;
@@ -33,6 +37,9 @@ mod source_map;
 mod yaml;
 mod yaml_edit;
 
+pub use config_write::{
+    edit_dotenv, write_project_file, SettingOwner, StoreChoice, WriteTarget, YamlTarget,
+};
 pub use dotenv::{parse_dotenv, DotEnv};
 pub use env_names::env_var_name;
 pub use environment::{Environment, EnvironmentChoice, EnvironmentPlugin};
@@ -40,12 +47,17 @@ pub use error::{BadSettingValue, DuplicatePlugin, Location, ProjectError, Unknow
 pub use expand::{expand_str, expand_value};
 pub use init::init_project;
 pub use job::{Job, Schedule};
+pub use meltano_settings::{meltano_setting, MeltanoSettingDef, MELTANO_SETTINGS};
 pub use plugin::{Mapping, NativeDefinition, Plugin, PluginCommand};
 pub use plugin_type::PluginType;
 pub use project::{LoadOptions, Project};
+pub use project_config::{ProjectSettings, MELTANO_STORE_NAMESPACE};
 pub use root::{find_project_root, PROJECT_FILE};
 pub use setting_def::{SettingDef, SettingKind};
-pub use settings::{ResolvedConfig, SettingSource, REDACTED};
+pub use settings::{
+    cast_setting_text, plugin_store_namespace, ResolvedConfig, SettingOrigin, SettingSource,
+    REDACTED,
+};
 pub use source_map::{pointer_push, SourceMap};
 pub use yaml::{parse_yaml, YamlDocument};
 pub use yaml_edit::{PathSeg, YamlEditor};

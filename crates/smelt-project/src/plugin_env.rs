@@ -1,7 +1,9 @@
 //! The environment variables a plugin process gets on top of the inherited OS environment.
 //!
-//! Lowest to highest: project `env:`, `.env`, the active environment's `env:`, the plugin's
-//! `env:`, the environment's plugin `env:` (all expanded), then every resolved setting under
+//! Lowest to highest, as Meltano 4 layers them: `.env` (below the inherited shell environment,
+//! so only variables the shell does not set), then — over the shell — the project's `env:`, the
+//! plugin's `env:`, the active environment's `env:`, the environment's plugin `env:` (all
+//! expanded), then every resolved setting under
 //! each name Meltano exports it as (`<NAMESPACE>_<SETTING>`, `<PLUGIN_NAME>_<SETTING>`, the
 //! parents' names, the setting's `env:`, `MELTANO_<VERB>_<SETTING>`), the plugin "extras"
 //! (`TAP_X__SELECT`, `MELTANO_EXTRACT__LOAD_SCHEMA`, ...), and finally the variables smelt
@@ -28,17 +30,24 @@ pub(crate) fn stringify(value: &Value) -> String {
     }
 }
 
-/// Names of the plugin's ancestors (`inherit_from` chain), nearest first.
-fn ancestors<'a>(project: &'a Project, plugin: &'a Plugin) -> Vec<&'a str> {
+/// The env var prefixes of the plugin's ancestors (`inherit_from` chain), nearest first: each
+/// one's name and namespace (Meltano exports a child's settings under its parents' prefixes
+/// too, though it reads only its own).
+fn ancestor_prefixes<'a>(project: &'a Project, plugin: &'a Plugin) -> Vec<&'a str> {
     let mut out = Vec::new();
+    let mut seen = Vec::new();
     let mut current = plugin;
     while let Some(parent_name) = current.inherit_from.as_deref() {
-        if out.len() > 64 || out.contains(&parent_name) {
+        if seen.len() > 64 || seen.contains(&parent_name) {
             break;
         }
+        seen.push(parent_name);
         out.push(parent_name);
         match project.find_plugin_of_type(plugin.plugin_type, parent_name) {
-            Some(parent) => current = parent,
+            Some(parent) => {
+                out.push(parent.namespace.as_str());
+                current = parent;
+            }
             None => break,
         }
     }
@@ -46,7 +55,7 @@ fn ancestors<'a>(project: &'a Project, plugin: &'a Plugin) -> Vec<&'a str> {
 }
 
 /// Every name a setting is exported under, in Meltano's order (later names never clash).
-fn write_var_names(project: &Project, plugin: &Plugin, setting: &str) -> Vec<String> {
+pub(crate) fn write_var_names(project: &Project, plugin: &Plugin, setting: &str) -> Vec<String> {
     let mut names = Vec::new();
     if let Some(env) = plugin
         .settings
@@ -59,8 +68,8 @@ fn write_var_names(project: &Project, plugin: &Plugin, setting: &str) -> Vec<Str
     }
     names.push(env_var_name(&[&plugin.name, setting]));
     names.push(env_var_name(&[&plugin.namespace, setting]));
-    for parent in ancestors(project, plugin) {
-        names.push(env_var_name(&[parent, setting]));
+    for prefix in ancestor_prefixes(project, plugin) {
+        names.push(env_var_name(&[prefix, setting]));
     }
     names.push(env_var_name(&[
         "meltano",
@@ -98,30 +107,44 @@ fn extra_value(
     }
 }
 
-/// Builds the plugin's process environment additions.
-pub(crate) fn build_plugin_env(
-    project: &Project,
-    plugin: &Plugin,
-    config: &ResolvedConfig,
-) -> BTreeMap<String, String> {
-    let layers = EnvLayers::for_plugin(project, plugin);
-    let mut env = BTreeMap::new();
-    env.extend(layers.project.clone());
-    env.extend(project.dotenv.clone());
-    env.extend(layers.environment.clone());
-    env.extend(layers.plugin.clone());
-    env.extend(layers.environment_plugin.clone());
-
-    for (name, value) in config.flat() {
-        let text = stringify(&value);
-        for var in write_var_names(project, plugin, &name) {
-            env.insert(var, text.clone());
+/// The names a plugin extra is exported under: `<NAME>__<EXTRA>`, `<NAMESPACE>__<EXTRA>`,
+/// `MELTANO_<VERB>__<EXTRA>`.
+pub(crate) fn extra_var_names(plugin: &Plugin, key: &str) -> Vec<String> {
+    let extra = format!("_{key}");
+    let mut names = Vec::new();
+    for prefix in [plugin.name.as_str(), plugin.namespace.as_str()] {
+        let var = env_var_name(&[prefix, &extra]);
+        if !names.contains(&var) {
+            names.push(var);
         }
     }
+    names.push(env_var_name(&[
+        "meltano",
+        plugin.plugin_type.verb(),
+        &extra,
+    ]));
+    names
+}
 
-    let mut extras: Vec<(&str, Option<String>)> = Vec::new();
+/// The plugin's extras as text, in Meltano's order (those with a value).
+pub(crate) fn extras_text(
+    project: &Project,
+    layers: &EnvLayers,
+    plugin: &Plugin,
+) -> Vec<(&'static str, String)> {
+    let mut extras: Vec<(&'static str, Option<String>)> = Vec::new();
     match plugin.plugin_type {
         PluginType::Extractor => {
+            extras.push((
+                "load_schema",
+                extra_value(
+                    project,
+                    layers,
+                    plugin,
+                    "load_schema",
+                    Some(plugin.namespace.clone()),
+                ),
+            ));
             extras.push((
                 "select",
                 Some(Value::from(plugin.select.clone()).to_string()),
@@ -137,18 +160,18 @@ pub(crate) fn build_plugin_env(
             extras.push(("catalog", plugin.catalog.clone()));
             extras.push(("state", plugin.state.clone()));
             extras.push((
-                "load_schema",
-                extra_value(
-                    project,
-                    &layers,
-                    plugin,
-                    "load_schema",
-                    Some(plugin.namespace.clone()),
-                ),
+                "select_filter",
+                extra_value(project, layers, plugin, "select_filter", Some("[]".into())),
             ));
             extras.push((
-                "select_filter",
-                extra_value(project, &layers, plugin, "select_filter", None),
+                "use_cached_catalog",
+                extra_value(
+                    project,
+                    layers,
+                    plugin,
+                    "use_cached_catalog",
+                    Some("true".into()),
+                ),
             ));
         }
         PluginType::Loader => {
@@ -156,25 +179,55 @@ pub(crate) fn build_plugin_env(
                 "dialect",
                 extra_value(
                     project,
-                    &layers,
+                    layers,
                     plugin,
                     "dialect",
                     Some(plugin.namespace.clone()),
                 ),
             ));
+            extras.push((
+                "target_schema",
+                extra_value(project, layers, plugin, "target_schema", None),
+            ));
         }
         _ => {}
     }
-    for (key, value) in extras {
-        let Some(value) = value else { continue };
-        let extra = format!("_{key}");
-        for prefix in [plugin.name.as_str(), plugin.namespace.as_str()] {
-            env.insert(env_var_name(&[prefix, &extra]), value.clone());
+    extras
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+}
+
+/// Builds the plugin's process environment additions.
+pub(crate) fn build_plugin_env(
+    project: &Project,
+    plugin: &Plugin,
+    config: &ResolvedConfig,
+) -> BTreeMap<String, String> {
+    let layers = EnvLayers::for_plugin(project, plugin);
+    let mut env: BTreeMap<String, String> = project
+        .dotenv
+        .iter()
+        .filter(|(k, _)| !project.process_env.contains_key(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.extend(layers.project.clone());
+    env.extend(layers.plugin.clone());
+    env.extend(layers.environment.clone());
+    env.extend(layers.environment_plugin.clone());
+
+    for (name, value) in config.flat() {
+        let text = stringify(&value);
+        for var in write_var_names(project, plugin, &name) {
+            env.insert(var, text.clone());
         }
-        env.insert(
-            env_var_name(&["meltano", plugin.plugin_type.verb(), &extra]),
-            value,
-        );
+    }
+
+    let extras = extras_text(project, &layers, plugin);
+    for (key, value) in extras {
+        for var in extra_var_names(plugin, key) {
+            env.insert(var, value.clone());
+        }
     }
 
     env.extend(meltano_vars(project, Some(plugin)));

@@ -285,13 +285,15 @@ impl Resolver<'_, '_> {
                     Some(pi) => {
                         self.resolve(pi)?;
                         match &self.done[pi] {
-                            Some(p) => from_parent(p),
+                            Some(p) => from_parent(p, &raw.name),
                             None => from_definition(self.ctx, raw, parent)?,
                         }
                     }
                     None => {
                         let base = self.outside_parent(raw, parent, parent_loc)?;
-                        seed(raw, parent, base)
+                        let mut seeded = seed(raw, parent, base);
+                        seeded.plugin.namespace = raw.name.replace('-', "_");
+                        seeded
                     }
                 }
             }
@@ -426,10 +428,13 @@ fn seed(raw: &RawPlugin, base_name: &str, base: BaseDefinition) -> Partial {
 }
 
 /// A child starts as a copy of its resolved parent; its config stays separate (the parent's
-/// config is the "inherited" settings layer).
-fn from_parent(parent: &Partial) -> Partial {
+/// config is the "inherited" settings layer). Its namespace is its own name (unless it sets
+/// `namespace:`), as in Meltano: it reads `<CHILD>_<SETTING>` variables, never the parent's,
+/// so a parent's variables reach it only through the inherited layer, below its own config.
+fn from_parent(parent: &Partial, child_name: &str) -> Partial {
     let mut child = parent.clone();
     child.plugin.config = Map::new();
+    child.plugin.namespace = child_name.replace('-', "_");
     child
 }
 
@@ -517,6 +522,17 @@ fn apply_environment(ctx: &BuildContext<'_>, partial: &mut Partial) -> Result<()
     Ok(())
 }
 
+/// Extras besides select/metadata/schema/catalog/state that a `<PLUGIN>__<EXTRA>` variable
+/// can set.
+const VARIABLE_EXTRAS: &[&str] = &[
+    "select_filter",
+    "use_cached_catalog",
+    "load_schema",
+    "dialect",
+    "target_schema",
+    "vars",
+];
+
 /// Meltano exposes `select`, `metadata`, `schema`, `catalog` and `state` as "extra" settings
 /// (`_select`, ...), so `TAP_X__SELECT='["a.*"]'` in the environment or `.env` overrides them.
 fn apply_env_var_extras(ctx: &BuildContext<'_>, partial: &mut Partial) -> Result<(), ProjectError> {
@@ -569,6 +585,14 @@ fn apply_env_var_extras(ctx: &BuildContext<'_>, partial: &mut Partial) -> Result
     }
     if let Some((_, text)) = find("_state") {
         p.state = Some(text);
+    }
+    // The other extras (`select_filter`, `use_cached_catalog`, `load_schema`, `dialect`, …)
+    // are kept in `extra`; a variable replaces the yml value, JSON when it parses as JSON.
+    for key in VARIABLE_EXTRAS {
+        if let Some((_, text)) = find(&format!("_{key}")) {
+            let value = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+            p.extra.insert((*key).to_string(), value);
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::dotenv::parse_dotenv;
 use crate::environment::{choose_environment, Environment, EnvironmentChoice};
@@ -60,6 +60,10 @@ pub struct Project {
     pub warnings: Vec<String>,
     pub(crate) process_env: BTreeMap<String, String>,
     pub(crate) dotenv: BTreeMap<String, String>,
+    /// Settings stored in the system database, by namespace (`meltano`, `extractors.tap-x`).
+    pub(crate) store: BTreeMap<String, Map<String, Value>>,
+    /// Project settings given on the command line (`--log-level`, `--database-uri`, …).
+    pub(crate) cli_settings: BTreeMap<String, Value>,
 }
 
 impl std::fmt::Debug for Project {
@@ -177,30 +181,20 @@ impl Project {
         warnings.extend(plugin_warnings);
 
         if let Some(env) = active_env {
+            // Meltano ignores an environment's config for a plugin the project does not
+            // define; so does smelt, with a warning so the typo is still seen.
             for over in &env.plugins {
                 let exists = plugins
                     .iter()
                     .any(|p| p.plugin_type == over.plugin_type && p.name == over.name);
                 if !exists {
-                    let known: Vec<&str> = plugins
-                        .iter()
-                        .filter(|p| p.plugin_type == over.plugin_type)
-                        .map(|p| p.name.as_str())
-                        .collect();
-                    return Err(ProjectError::invalid(
-                        Some(over.location.clone()),
-                        format!(
-                            "environment `{}` configures {} `{}`, which is not defined under `plugins.{}`",
-                            env.name,
-                            over.plugin_type.label(),
-                            over.name,
-                            over.plugin_type.plural()
-                        ),
-                        if known.is_empty() {
-                            format!("add the {} under `plugins:` or remove this override", over.plugin_type.label())
-                        } else {
-                            format!("fix the name; known {}s: {}", over.plugin_type.label(), known.join(", "))
-                        },
+                    warnings.push(format!(
+                        "{}: environment `{}` configures {} `{}`, which is not defined under `plugins.{}`; ignored",
+                        over.location,
+                        env.name,
+                        over.plugin_type.label(),
+                        over.name,
+                        over.plugin_type.plural()
                     ));
                 }
             }
@@ -233,7 +227,26 @@ impl Project {
             warnings,
             process_env,
             dotenv,
+            store: BTreeMap::new(),
+            cli_settings: BTreeMap::new(),
         })
+    }
+
+    /// Adds the settings stored in the system database (`config set --store db`), by
+    /// namespace, as the layer below meltano.yml. The CLI reads them once after opening the
+    /// database; a project loaded without them simply has that layer empty.
+    pub fn set_stored_settings(&mut self, store: BTreeMap<String, Map<String, Value>>) {
+        self.store = store;
+    }
+
+    /// The stored settings of one namespace (`meltano` or `<type plural>.<plugin>`).
+    pub fn stored_settings(&self, namespace: &str) -> Map<String, Value> {
+        self.store.get(namespace).cloned().unwrap_or_default()
+    }
+
+    /// Sets a project setting from the command line, the highest-precedence layer.
+    pub fn set_cli_setting(&mut self, name: &str, value: Value) {
+        self.cli_settings.insert(name.to_string(), value);
     }
 
     /// The plugin called `name` (of any type; the first in type order if names repeat).

@@ -1,51 +1,16 @@
-//! Project-level settings, the state ID suffix, and the plugin resolution entry points.
+//! The state ID suffix and the plugin resolution entry points.
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
-
 use crate::env_layers::EnvLayers;
-use crate::env_names::env_var_name;
 use crate::error::ProjectError;
-use crate::expand::{expand_str, expand_value};
+use crate::expand::expand_str;
 use crate::plugin::{Mapping, Plugin};
 use crate::plugin_env::build_plugin_env;
 use crate::project::Project;
-use crate::settings::{resolve_plugin_config, split_path, ResolvedConfig};
+use crate::settings::{resolve_plugin_config, ResolvedConfig};
 
 impl Project {
-    /// A project-level setting such as `elt.buffer_size`, `state_backend.uri`,
-    /// `database_uri` or `state_backend.lock_timeout_seconds`.
-    ///
-    /// Precedence: `MELTANO_<NAME>` (dots → `_`) from the process environment (parsed as JSON
-    /// when it parses, else text), then `.env`, then the `env:` blocks of meltano.yml, then the
-    /// active environment's `config`, then meltano.yml's top level (nested keys or a literal
-    /// dotted key). Strings from files are `$VAR`-expanded. `None` when nothing sets it:
-    /// defaults are the caller's business.
-    pub fn setting(&self, dotted: &str) -> Option<Value> {
-        let var = env_var_name(&["meltano", dotted]);
-        let layers = EnvLayers::for_project(self);
-        if let Some(text) = self
-            .process_env
-            .get(&var)
-            .or_else(|| self.dotenv.get(&var))
-            .or_else(|| layers.blocks(&var))
-        {
-            return Some(
-                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone())),
-            );
-        }
-        let path = split_path(dotted);
-        let lookup = |name: &str| layers.lookup(self, name);
-        if let Some(env) = self.active_environment() {
-            if let Some(v) = lookup_path(&env.config, &path) {
-                return Some(expand_value(v, &lookup));
-            }
-        }
-        let top = self.document.as_object()?;
-        lookup_path(top, &path).map(|v| expand_value(v, &lookup))
-    }
-
     /// The active environment's `state_id_suffix`, expanded; `None` without an active
     /// environment or when it is empty.
     pub fn state_id_suffix(&self) -> Option<String> {
@@ -65,51 +30,42 @@ impl Project {
         resolve_plugin_config(self, plugin, mapping)
     }
 
+    /// Every variable a plugin's setting is exported under (`config print --format env`):
+    /// the setting's `env:`, `<NAME>_<SETTING>`, `<NAMESPACE>_<SETTING>`, the parents' names
+    /// and namespaces, `MELTANO_<VERB>_<SETTING>`.
+    pub fn setting_env_names(&self, plugin: &Plugin, setting: &str) -> Vec<String> {
+        let mut names = crate::plugin_env::write_var_names(self, plugin, setting);
+        let mut seen = std::collections::BTreeSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        names
+    }
+
+    /// The names a plugin's setting is read from, in lookup order (`config list`'s `[env: …]`).
+    pub fn setting_read_names(&self, plugin: &Plugin, def: &crate::SettingDef) -> Vec<String> {
+        crate::settings::read_var_names(plugin, def)
+    }
+
+    /// The plugin's extras (`select`, `metadata`, `load_schema`, …; without the leading `_`)
+    /// with their values, JSON where the text is JSON.
+    pub fn plugin_extras(&self, plugin: &Plugin) -> Vec<(String, serde_json::Value)> {
+        let layers = EnvLayers::for_plugin(self, plugin);
+        crate::plugin_env::extras_text(self, &layers, plugin)
+            .into_iter()
+            .map(|(k, text)| {
+                let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+                (k.to_string(), value)
+            })
+            .collect()
+    }
+
+    /// The variables an extra is exported under (`TAP_X__SELECT`, `MELTANO_EXTRACT__SELECT`).
+    pub fn extra_env_names(&self, plugin: &Plugin, key: &str) -> Vec<String> {
+        crate::plugin_env::extra_var_names(plugin, key)
+    }
+
     /// The variables to add to the inherited OS environment when running `plugin` with
     /// `config` (see the `plugin_env` module docs for the layering).
     pub fn plugin_env(&self, plugin: &Plugin, config: &ResolvedConfig) -> BTreeMap<String, String> {
         build_plugin_env(self, plugin, config)
-    }
-}
-
-/// Finds `path` in nested mappings, also accepting keys that contain dots literally.
-fn lookup_path<'a>(map: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
-    for take in (1..=path.len()).rev() {
-        let key = path[..take].join(".");
-        if let Some(value) = map.get(&key) {
-            if take == path.len() {
-                if value.is_null() {
-                    continue;
-                }
-                return Some(value);
-            }
-            if let Some(inner) = value.as_object() {
-                if let Some(found) = lookup_path(inner, &path[take..]) {
-                    return Some(found);
-                }
-            }
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn path_lookup_accepts_nested_and_literal_dotted_keys() {
-        let doc =
-            json!({"elt": {"buffer_size": 5}, "state_backend.uri": "s3://b", "x": {"y.z": 1}});
-        let Value::Object(map) = doc else { return };
-        let p = |s: &str| split_path(s);
-        assert_eq!(lookup_path(&map, &p("elt.buffer_size")), Some(&json!(5)));
-        assert_eq!(
-            lookup_path(&map, &p("state_backend.uri")),
-            Some(&json!("s3://b"))
-        );
-        assert_eq!(lookup_path(&map, &p("x.y.z")), Some(&json!(1)));
-        assert_eq!(lookup_path(&map, &p("elt.nope")), None);
     }
 }

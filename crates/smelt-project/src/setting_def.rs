@@ -33,6 +33,8 @@ pub enum SettingKind {
     Oauth,
     /// Decimal number.
     Decimal,
+    /// An e-mail address (text; Meltano does not validate it either).
+    Email,
     /// A kind name this version does not know; treated like text.
     Unknown,
 }
@@ -40,10 +42,11 @@ pub enum SettingKind {
 impl SettingKind {
     /// Parses the `kind:` value used in `meltano.yml` and lock files.
     ///
-    /// `email` has no variant of its own and reads as [`SettingKind::String`].
+    /// Unknown names read as [`SettingKind::Unknown`], which behaves like text.
     pub fn parse(name: &str) -> SettingKind {
         match name.trim().to_ascii_lowercase().as_str() {
-            "string" | "email" => SettingKind::String,
+            "string" => SettingKind::String,
+            "email" => SettingKind::Email,
             "integer" => SettingKind::Integer,
             "boolean" => SettingKind::Boolean,
             "object" => SettingKind::Object,
@@ -74,6 +77,7 @@ impl SettingKind {
             SettingKind::Hidden => "hidden",
             SettingKind::Oauth => "oauth",
             SettingKind::Decimal => "decimal",
+            SettingKind::Email => "email",
             SettingKind::Unknown => "unknown",
         }
     }
@@ -112,6 +116,10 @@ pub struct SettingDef {
     pub env: Option<String>,
     /// Older names of the setting, accepted in config and environment variables.
     pub aliases: Vec<String>,
+    /// The allowed values of an `options` setting (each option's `value`, as text).
+    pub options: Vec<String>,
+    /// Left out of `config list` (`hidden: true`, or the legacy `kind: hidden`).
+    pub hidden: bool,
 }
 
 impl SettingDef {
@@ -163,8 +171,41 @@ impl SettingDef {
             sensitive: node.opt_bool("sensitive")?.unwrap_or(false),
             env: node.opt_string("env")?,
             aliases: node.opt_string_list("aliases")?.unwrap_or_default(),
+            options: read_options(node)?,
+            hidden: node.opt_bool("hidden")?.unwrap_or(false) || kind == SettingKind::Hidden,
         })
     }
+
+    /// Whether `value` is one of the allowed options (always true when none are declared).
+    pub fn allows(&self, value: &Value) -> bool {
+        if self.kind != SettingKind::Options || self.options.is_empty() {
+            return true;
+        }
+        let text = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        self.options.contains(&text)
+    }
+}
+
+/// `options:` of a setting: a list of `{label, value}` mappings (Meltano's form) or of plain
+/// values.
+fn read_options(node: Node<'_>) -> Result<Vec<String>, ProjectError> {
+    let Some(list) = node.get("options") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for item in list.node().items("`options`")? {
+        let item = item.node();
+        let text = if item.value.is_object() {
+            item.opt_string("value")?
+        } else {
+            Some(item.string("an option")?)
+        };
+        out.extend(text);
+    }
+    Ok(out)
 }
 
 /// Merges setting lists: definitions in `overrides` replace same-named ones in `base`, new
@@ -191,7 +232,7 @@ mod tests {
     fn kinds_parse_like_meltano() {
         assert_eq!(SettingKind::parse("date_iso8601"), SettingKind::Date);
         assert_eq!(SettingKind::parse("Integer"), SettingKind::Integer);
-        assert_eq!(SettingKind::parse("email"), SettingKind::String);
+        assert_eq!(SettingKind::parse("email"), SettingKind::Email);
         assert_eq!(SettingKind::parse("wat"), SettingKind::Unknown);
         assert!(SettingKind::Password.is_sensitive());
         assert_eq!(SettingKind::infer(&json!(1.5)), SettingKind::Decimal);

@@ -1,11 +1,11 @@
-//! Plugin settings resolution with provenance.
+//! Plugin settings: the resolved configuration with provenance, and the plugin's layers.
 //!
-//! Precedence, highest first: environment variables (`<PLUGIN_NAME>_<SETTING>`,
-//! `<NAMESPACE>_<SETTING>`, alias forms, the setting's own `env:`), then `.env` (same names),
-//! then the `env:` blocks of meltano.yml (same names), then the active environment's plugin
-//! config, then the plugin's `config:` in meltano.yml, then the parent's resolved config
-//! (`inherit_from`), then the setting's default. Strings from files are `$VAR`-expanded; text
-//! from variables is converted by the setting's kind.
+//! A plugin's settings are read from environment variables (`<PLUGIN_NAME>_<SETTING>`,
+//! `<NAMESPACE>_<SETTING>`, alias forms, the setting's own `env:`), `.env` (same names), the
+//! `env:` blocks of meltano.yml (same names), the active environment's plugin config, the
+//! plugin's `config:` in meltano.yml, the system database, the parent's resolved config
+//! (`inherit_from`) and the setting's default; `resolve.rs` applies that precedence. Strings
+//! from files are `$VAR`-expanded; text from variables is converted by the setting's kind.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -13,10 +13,11 @@ use serde_json::{Map, Number, Value};
 
 use crate::env_layers::EnvLayers;
 use crate::env_names::env_var_name;
-use crate::error::{BadSettingValue, ProjectError};
-use crate::expand::{expand_str, expand_value};
+use crate::error::{Location, ProjectError};
+use crate::expand::expand_value;
 use crate::plugin::{Mapping, Plugin};
 use crate::project::Project;
+use crate::resolve::{resolve_scope, FileLayer, LayerValue, Scope};
 use crate::setting_def::{SettingDef, SettingKind};
 use crate::source_map::pointer_push;
 
@@ -36,7 +37,7 @@ pub enum SettingSource {
     Environment,
     /// The plugin's `config:` in meltano.yml.
     MeltanoYml,
-    /// The system database (not used yet).
+    /// The system database (`config set --store db`).
     SystemDb,
     /// The parent plugin (`inherit_from`).
     Inherited,
@@ -60,7 +61,20 @@ impl SettingSource {
     }
 }
 
-/// A plugin's configuration as the plugin will receive it.
+/// The detail of where a value came from, beyond its [`SettingSource`]: the variable's name,
+/// the file position, or the parent plugin. `config list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SettingOrigin {
+    /// The environment variable that set it.
+    pub variable: Option<String>,
+    /// Where in meltano.yml (or an included file) it is written.
+    pub location: Option<Location>,
+    /// The plugin it was inherited from.
+    pub parent: Option<String>,
+}
+
+/// A plugin's (or the project's) configuration as the plugin will receive it, with where each
+/// value came from.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResolvedConfig {
     /// Nested config, as written to the plugin's `config.json` (dotted names become nested
@@ -68,8 +82,14 @@ pub struct ResolvedConfig {
     pub values: Map<String, Value>,
     /// Dotted setting name → where its value came from, for every setting that has a value.
     pub sources: BTreeMap<String, SettingSource>,
+    /// Dotted setting name → the detail of its source (variable, file position, parent).
+    pub origins: BTreeMap<String, SettingOrigin>,
     /// Dotted names of settings whose values are secrets.
     pub sensitive: BTreeSet<String>,
+    /// Every setting considered, declared ones first, then custom ones found in the layers.
+    pub settings: Vec<SettingDef>,
+    /// Names of custom settings (set somewhere but not declared by the plugin).
+    pub custom: BTreeSet<String>,
 }
 
 impl ResolvedConfig {
@@ -104,21 +124,75 @@ impl ResolvedConfig {
 
     /// `values` with every sensitive value replaced by [`REDACTED`], safe to print or log.
     pub fn redacted(&self) -> Map<String, Value> {
+        self.masked(REDACTED)
+    }
+
+    /// `values` with every sensitive value replaced by `mask` (`config print` uses Meltano's
+    /// `*****`).
+    pub fn masked(&self, mask: &str) -> Map<String, Value> {
         let mut out = self.values.clone();
         for name in &self.sensitive {
             let path = split_path(name);
-            set_existing(&mut out, &path, Value::String(REDACTED.to_string()));
+            set_existing(&mut out, &path, Value::String(mask.to_string()));
         }
         out
     }
 
-    fn set(&mut self, name: &str, value: Value, source: SettingSource, sensitive: bool) {
+    /// The detail of where dotted setting `name` came from.
+    pub fn origin(&self, name: &str) -> Option<&SettingOrigin> {
+        self.origins.get(name)
+    }
+
+    /// Meltano's wording of where `name`'s value came from (`config list`), e.g.
+    /// "from the TAP_X_PASSWORD variable in the environment", "from `meltano.yml` at
+    /// meltano.yml:12:7", "inherited from 'tap-x'", "default".
+    pub fn describe_source(&self, name: &str) -> String {
+        let Some(source) = self.source(name) else {
+            return "default".to_string();
+        };
+        let origin = self.origin(name).cloned().unwrap_or_default();
+        let at = |loc: &Option<Location>| match loc {
+            Some(l) => format!(" at {l}"),
+            None => String::new(),
+        };
+        match source {
+            SettingSource::Cli => "from the command line".to_string(),
+            SettingSource::Env => match origin.variable {
+                Some(v) => format!("from the {v} variable in the environment"),
+                None => "from the environment".to_string(),
+            },
+            SettingSource::DotEnv => match origin.variable {
+                Some(v) => format!("from the {v} variable in `.env`"),
+                None => "from `.env`".to_string(),
+            },
+            SettingSource::Environment => {
+                format!("from the active environment{}", at(&origin.location))
+            }
+            SettingSource::MeltanoYml => format!("from `meltano.yml`{}", at(&origin.location)),
+            SettingSource::SystemDb => "from the system database".to_string(),
+            SettingSource::Inherited => match origin.parent {
+                Some(p) => format!("inherited from '{p}'"),
+                None => "inherited".to_string(),
+            },
+            SettingSource::Default => "default".to_string(),
+        }
+    }
+
+    pub(crate) fn set(
+        &mut self,
+        name: &str,
+        value: Value,
+        source: SettingSource,
+        sensitive: bool,
+        origin: SettingOrigin,
+    ) {
         if value.is_null() {
             return;
         }
         let path = split_path(name);
         insert_nested(&mut self.values, &path, value);
         self.sources.insert(name.to_string(), source);
+        self.origins.insert(name.to_string(), origin);
         if sensitive {
             self.sensitive.insert(name.to_string());
         }
@@ -187,15 +261,9 @@ fn set_existing(map: &mut Map<String, Value>, path: &[String], value: Value) {
     }
 }
 
-/// A candidate value from one config layer, with the JSON Pointer of where it is written.
-struct LayerValue {
-    value: Value,
-    pointer: String,
-}
-
 /// Flattens a config mapping to dotted names, stopping at declared settings (so a declared
 /// `object` setting keeps its whole mapping) and mapping alias names to canonical ones.
-fn flatten(
+pub(crate) fn flatten(
     map: &Map<String, Value>,
     prefix: &str,
     pointer: &str,
@@ -232,7 +300,9 @@ fn flatten(
     }
 }
 
-fn layer_index(list: Vec<(String, LayerValue)>) -> (Vec<String>, HashMap<String, LayerValue>) {
+pub(crate) fn layer_index(
+    list: Vec<(String, LayerValue)>,
+) -> (Vec<String>, HashMap<String, LayerValue>) {
     let mut order = Vec::new();
     let mut map = HashMap::new();
     for (name, v) in list {
@@ -242,6 +312,12 @@ fn layer_index(list: Vec<(String, LayerValue)>) -> (Vec<String>, HashMap<String,
         map.insert(name, v);
     }
     (order, map)
+}
+
+/// Converts setting text (from a variable or the command line) to a setting's kind: `Ok(None)`
+/// for empty text of a non-text kind, `Err(expected kind)` when it does not convert.
+pub fn cast_setting_text(kind: SettingKind, text: &str) -> Result<Option<Value>, &'static str> {
+    cast_text(kind, text)
 }
 
 /// Why a text value could not be converted; the expected kind.
@@ -260,6 +336,9 @@ pub(crate) fn cast_text(kind: SettingKind, text: &str) -> Result<Option<Value>, 
         SettingKind::Decimal => {
             if trimmed.is_empty() {
                 return Ok(None);
+            }
+            if let Ok(n) = trimmed.parse::<i64>() {
+                return Ok(Some(Value::from(n)));
             }
             trimmed
                 .parse::<f64>()
@@ -314,7 +393,7 @@ pub(crate) fn read_var_names(plugin: &Plugin, def: &SettingDef) -> Vec<String> {
     names
 }
 
-/// Resolves `plugin`'s configuration (see the module docs for the precedence).
+/// Resolves `plugin`'s configuration (see the `resolve` module for the precedence).
 pub(crate) fn resolve_plugin_config(
     project: &Project,
     plugin: &Plugin,
@@ -363,29 +442,38 @@ fn resolve_with_depth(
         &mut yml_flat,
     );
     let (yml_order, yml_layer) = layer_index(yml_flat);
+    let store = project.stored_settings(&plugin_store_namespace(plugin));
+    let store_flat: Vec<(String, Value)> = {
+        let mut flat = Vec::new();
+        flatten(&store, "", "", &names, &mut flat);
+        flat.into_iter().map(|(n, l)| (n, l.value)).collect()
+    };
 
     let inherited = match plugin.inherit_from.as_deref() {
         Some(parent_name) if depth < 64 => {
             match project.find_plugin_of_type(plugin.plugin_type, parent_name) {
                 Some(parent) => {
                     let parent_config = resolve_with_depth(project, parent, None, depth + 1)?;
-                    parent_config
+                    let values = parent_config
                         .sources
                         .iter()
                         .filter(|(_, s)| **s != SettingSource::Default)
                         .filter_map(|(n, _)| parent_config.get(n).map(|v| (n.clone(), v.clone())))
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<_>>();
+                    Some((parent_name.to_string(), values))
                 }
-                None => Vec::new(),
+                None => None,
             }
         }
-        _ => Vec::new(),
+        _ => None,
     };
-    let inherited_map: HashMap<String, Value> = inherited.iter().cloned().collect();
 
     // Every setting to resolve: declared ones, then custom keys found in any layer.
     let mut defs: Vec<SettingDef> = plugin.settings.clone();
     let mut known: BTreeSet<String> = defs.iter().map(|d| d.name.clone()).collect();
+    let mut custom = BTreeSet::new();
+    let inherited_list: &[(String, Value)] =
+        inherited.as_ref().map(|(_, v)| v.as_slice()).unwrap_or(&[]);
     let customs = yml_order
         .iter()
         .map(|n| (n, yml_layer.get(n).map(|l| &l.value)))
@@ -394,127 +482,44 @@ fn resolve_with_depth(
                 .iter()
                 .map(|n| (n, env_layer.get(n).map(|l| &l.value))),
         )
-        .chain(inherited.iter().map(|(n, v)| (n, Some(v))));
+        .chain(store_flat.iter().map(|(n, v)| (n, Some(v))))
+        .chain(inherited_list.iter().map(|(n, v)| (n, Some(v))));
     for (name, sample) in customs {
         if known.insert(name.clone()) {
             let kind = sample.map(SettingKind::infer).unwrap_or_default();
             defs.push(SettingDef::new(name.clone(), kind));
+            custom.insert(name.clone());
         }
     }
 
-    let mut out = ResolvedConfig::default();
-    for def in &defs {
-        let sensitive = def.is_sensitive();
-        let shown = |text: &str| {
-            if sensitive {
-                REDACTED.to_string()
-            } else {
-                format!("{text:?}")
-            }
-        };
-        let bad = |origin: String, text: &str, kind: &str, location| {
-            ProjectError::BadSettingValue(Box::new(BadSettingValue {
-                location,
-                origin,
-                setting: def.name.clone(),
-                plugin: plugin.name.clone(),
-                plugin_type: plugin.plugin_type.label().to_string(),
-                shown_value: shown(text),
-                kind: kind.to_string(),
-            }))
-        };
-
-        // 1-3: variables.
-        let var_names = read_var_names(plugin, def);
-        let from_vars = var_names
-            .iter()
-            .find_map(|n| {
-                project
-                    .process_env
-                    .get(n)
-                    .map(|v| (n, v, SettingSource::Env, "environment variable"))
-            })
-            .or_else(|| {
-                var_names.iter().find_map(|n| {
-                    project
-                        .dotenv
-                        .get(n)
-                        .map(|v| (n, v, SettingSource::DotEnv, ".env variable"))
-                })
-            })
-            .or_else(|| {
-                var_names.iter().find_map(|n| {
-                    layers
-                        .blocks(n)
-                        .map(|v| (n, v, SettingSource::Env, "meltano.yml `env:` variable"))
-                })
-            });
-        if let Some((var, text, source, what)) = from_vars {
-            match cast_text(def.kind, text) {
-                Ok(Some(value)) => {
-                    out.set(&def.name, value, source, sensitive);
-                    continue;
-                }
-                Ok(None) => {}
-                Err(kind) => return Err(bad(format!("{what} {var}"), text, kind, None)),
-            }
-        }
-
-        // 4-5: files.
-        let file_layers = [
-            (env_layer.get(&def.name), SettingSource::Environment),
-            (yml_layer.get(&def.name), SettingSource::MeltanoYml),
-        ];
-        let mut resolved = false;
-        for (candidate, source) in file_layers {
-            let Some(layer_value) = candidate else {
-                continue;
-            };
-            if layer_value.value.is_null() {
-                continue;
-            }
-            let location = project.source_map.locate(&layer_value.pointer).cloned();
-            let origin = match source {
-                SettingSource::Environment => format!(
+    let var_names = |def: &SettingDef| read_var_names(plugin, def);
+    let scope = Scope {
+        owner_type: plugin.plugin_type.label().to_string(),
+        owner: plugin.name.clone(),
+        defs,
+        custom,
+        var_names: &var_names,
+        cli: HashMap::new(),
+        layers: &layers,
+        files: vec![
+            FileLayer {
+                source: SettingSource::Environment,
+                origin: format!(
                     "environment `{}`",
                     project.environment.as_deref().unwrap_or_default()
                 ),
-                _ => "the plugin's `config`".to_string(),
-            };
-            let value = typed_file_value(def, &layer_value.value, &lookup)
-                .map_err(|(text, kind)| bad(origin, &text, kind, location))?;
-            out.set(&def.name, value, source, sensitive);
-            resolved = true;
-            break;
-        }
-        if resolved {
-            continue;
-        }
-
-        // 7: parent.
-        if let Some(value) = inherited_map.get(&def.name) {
-            out.set(
-                &def.name,
-                value.clone(),
-                SettingSource::Inherited,
-                sensitive,
-            );
-            continue;
-        }
-
-        // 8: default.
-        if let Some(default) = &def.value {
-            let value = typed_file_value(def, default, &lookup).map_err(|(text, kind)| {
-                bad(
-                    "the setting's default `value`".to_string(),
-                    &text,
-                    kind,
-                    Some(plugin.location.clone()),
-                )
-            })?;
-            out.set(&def.name, value, SettingSource::Default, sensitive);
-        }
-    }
+                values: env_layer,
+            },
+            FileLayer {
+                source: SettingSource::MeltanoYml,
+                origin: "the plugin's `config`".to_string(),
+                values: yml_layer,
+            },
+        ],
+        store: store_flat.into_iter().collect(),
+        inherited: inherited.map(|(p, v)| (p, v.into_iter().collect())),
+    };
+    let mut out = resolve_scope(project, &scope)?;
 
     if let Some(mapping) = mapping {
         for (key, value) in &mapping.config {
@@ -524,6 +529,7 @@ fn resolve_with_depth(
             }
             let prefix = format!("{key}.");
             out.sources.retain(|n, _| !n.starts_with(&prefix));
+            out.origins.retain(|n, _| !n.starts_with(&prefix));
             out.sensitive.retain(|n| !n.starts_with(&prefix));
             out.values.insert(key.clone(), expanded);
             out.sources.insert(key.clone(), SettingSource::MeltanoYml);
@@ -532,27 +538,9 @@ fn resolve_with_depth(
     Ok(out)
 }
 
-/// Expands a value from a file and converts text to the setting's kind. A non-empty string
-/// that expands to nothing (all its variables unset) counts as unset, as in Meltano.
-fn typed_file_value(
-    def: &SettingDef,
-    value: &Value,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Value, (String, &'static str)> {
-    match value {
-        Value::String(raw) => {
-            let expanded = expand_str(raw, lookup);
-            if !raw.is_empty() && expanded.is_empty() {
-                return Ok(Value::Null);
-            }
-            match cast_text(def.kind, &expanded) {
-                Ok(Some(v)) => Ok(v),
-                Ok(None) => Ok(Value::Null),
-                Err(kind) => Err((expanded, kind)),
-            }
-        }
-        other => Ok(expand_value(other, lookup)),
-    }
+/// The system database namespace of a plugin's stored settings: `<type plural>.<name>`.
+pub fn plugin_store_namespace(plugin: &Plugin) -> String {
+    format!("{}.{}", plugin.plugin_type.plural(), plugin.name)
 }
 
 #[cfg(test)]
@@ -565,9 +553,27 @@ mod tests {
         assert_eq!(split_path("a.b.c"), vec!["a", "b", "c"]);
         assert_eq!(split_path("a\\.b.c"), vec!["a.b", "c"]);
         let mut cfg = ResolvedConfig::default();
-        cfg.set("a.b", json!(1), SettingSource::MeltanoYml, false);
-        cfg.set("a.c", json!("x"), SettingSource::Env, true);
-        cfg.set("top", json!(null), SettingSource::Default, false);
+        cfg.set(
+            "a.b",
+            json!(1),
+            SettingSource::MeltanoYml,
+            false,
+            SettingOrigin::default(),
+        );
+        cfg.set(
+            "a.c",
+            json!("x"),
+            SettingSource::Env,
+            true,
+            SettingOrigin::default(),
+        );
+        cfg.set(
+            "top",
+            json!(null),
+            SettingSource::Default,
+            false,
+            SettingOrigin::default(),
+        );
         assert_eq!(
             Value::Object(cfg.values.clone()),
             json!({"a": {"b": 1, "c": "x"}})

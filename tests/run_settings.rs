@@ -1,0 +1,56 @@
+//! How settings shape a run: `--no-state-update` is stateless, the summary's `output:` line
+//! appears only for loaders that write files and never shows a setting's secret.
+
+mod common;
+
+use common::{text, TestProject, FIXTURE_YML};
+
+const STATE_ID: &str = "dev:tap-fixture-to-target-fixture";
+
+#[test]
+fn no_state_update_neither_reads_nor_writes_state() {
+    let p = TestProject::fixture();
+    let first = p.run(&["run", "tap-fixture", "target-fixture"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let out = p.run_env(
+        &["run", "--no-state-update", "tap-fixture", "target-fixture"],
+        &[("TAP_FIXTURE_COUNT", "12")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // Stateless: the tap started from scratch (12 more records, not 2).
+    assert_eq!(p.output_records().len(), 10 + 12);
+    let state = p.state(STATE_ID).expect("state kept");
+    assert_eq!(
+        state["completed"]["singer_state"]["bookmarks"]["numbers"]["last_id"], 10,
+        "state untouched: {state}"
+    );
+}
+
+#[test]
+fn summary_names_a_file_destination_but_never_a_database_setting() {
+    let yml = FIXTURE_YML.replace(
+        "  loaders:\n",
+        "  loaders:\n  - name: target-db\n    executable: ./target-db\n    settings:\n    - {name: password, kind: password}\n    config:\n      database: postgresql://loader:s3cret@db.internal/warehouse\n      host: db.internal\n",
+    );
+    let p = TestProject::new(&yml);
+    let script = p.path("target-db");
+    std::fs::write(&script, "#!/bin/sh\ncat >/dev/null\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let db = p.run(&["run", "tap-fixture", "target-db"]);
+    assert!(db.status.success(), "{}", text(&db));
+    let all = text(&db);
+    assert!(
+        !all.contains("output:"),
+        "no files written, no output line: {all}"
+    );
+    assert!(!all.contains("s3cret"), "secret printed: {all}");
+    assert!(!all.contains("db.internal"), "setting value printed: {all}");
+
+    let files = p.run(&["run", "tap-fixture", "target-fixture"]);
+    assert!(files.status.success(), "{}", text(&files));
+    let shown = String::from_utf8_lossy(&files.stdout);
+    assert!(shown.contains("output: "), "{shown}");
+    assert!(shown.contains("out.jsonl"), "{shown}");
+}
