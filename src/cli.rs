@@ -38,6 +38,11 @@ pub struct Cli {
 pub enum Command {
     /// Run blocks: extractor [mappings…] loader sets, plugin:command blocks and jobs, in order.
     Run(RunArgs),
+    /// Show and change plugin settings, or project settings with `meltano` as the plugin.
+    Config(ConfigArgs),
+    /// Add, list or remove environments in meltano.yml.
+    #[command(subcommand)]
+    Environment(EnvironmentCommand),
     /// Create a new project.
     Init(InitArgs),
     /// Manage stored state: list, get, set, merge, copy, move, clear, edit, export, import.
@@ -47,6 +52,12 @@ pub enum Command {
     Plugin(PluginArgs),
     /// List an extractor's selected streams and properties, or change its `select` patterns.
     Select(SelectArgs),
+    /// Run one plugin (or one of its commands) in the foreground with its config and env.
+    Invoke(InvokeArgs),
+    /// Run one extractor → loader pipeline (Meltano's `el`).
+    El(ElArgs),
+    /// Meltano's deprecated `elt`: `el` plus `--transform` (only `skip` is supported).
+    Elt(EltArgs),
 }
 
 /// `smelt run` flags (Meltano's).
@@ -65,8 +76,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_state_update: bool,
     /// How acknowledged state combines with stored state: auto, merge or overwrite.
-    #[arg(long, default_value = "auto")]
-    pub state_strategy: String,
+    #[arg(long, default_value = "auto", value_parser = parse_state_strategy)]
+    pub state_strategy: smelt_state::StateStrategy,
     /// Run even if another run of the same state ID seems to be in progress.
     #[arg(long)]
     pub force: bool,
@@ -76,8 +87,8 @@ pub struct RunArgs {
     /// Suffix appended to every state ID of this run.
     #[arg(long)]
     pub state_id_suffix: Option<String>,
-    /// Stop the run after this many seconds.
-    #[arg(long, value_name = "SECONDS")]
+    /// Stop the run after this many seconds (at most one year).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS))]
     pub timeout: Option<u64>,
     /// Run catalog discovery even when the cached catalog is still valid.
     #[arg(long, env = "MELTANO_RUN_REFRESH_CATALOG")]
@@ -261,4 +272,431 @@ pub struct SelectArgs {
     /// Remove every select pattern of the extractor.
     #[arg(long)]
     pub clear: bool,
+}
+
+/// `smelt invoke [FLAGS] PLUGIN[:COMMAND] [ARGS…]`. Everything after the plugin name goes to
+/// the plugin, as in Meltano.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// Print NAME=value for this environment variable as the plugin sees it, then run it
+    /// (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub print_var: Vec<String>,
+    /// Look for the plugin among this type only (extractor, loader, utility, … or plural).
+    #[arg(long, value_name = "TYPE")]
+    pub plugin_type: Option<String>,
+    /// Print the plugin's config (secrets included, as Meltano does) or catalog instead of
+    /// running it.
+    #[arg(long, value_enum)]
+    pub dump: Option<InvokeDump>,
+    /// Run catalog discovery even when the cached catalog is still valid.
+    #[arg(long)]
+    pub refresh_catalog: bool,
+    /// List the commands the plugin defines.
+    #[arg(long)]
+    pub list_commands: bool,
+    /// Not supported: smelt does not run plugins in containers.
+    #[arg(long)]
+    pub containers: bool,
+    #[command(flatten)]
+    pub install: InstallFlags,
+    /// PLUGIN[:COMMAND] followed by the arguments passed to it.
+    #[arg(
+        required = true,
+        value_name = "PLUGIN[:COMMAND] [ARGS]",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub plugin_and_args: Vec<std::ffi::OsString>,
+}
+
+/// What `smelt invoke --dump` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InvokeDump {
+    /// The config file the plugin would get.
+    Config,
+    /// The catalog an extractor would get.
+    Catalog,
+}
+
+/// Meltano's `--install` / `--no-install` / `--only-install`: smelt does not install plugins
+/// yet, so only `--no-install` is accepted.
+#[derive(Debug, Args)]
+pub struct InstallFlags {
+    /// Not supported yet: install plugins with `meltano install` first.
+    #[arg(long, conflicts_with = "no_install")]
+    pub install: bool,
+    /// Do not install the plugins first (what smelt always does).
+    #[arg(long)]
+    pub no_install: bool,
+    /// Not supported yet: install plugins with `meltano install`.
+    #[arg(long, conflicts_with = "no_install")]
+    pub only_install: bool,
+}
+
+/// `smelt el EXTRACTOR LOADER` flags (Meltano's).
+#[derive(Debug, Args)]
+pub struct ElArgs {
+    /// The extractor.
+    pub extractor: String,
+    /// The loader.
+    pub loader: String,
+    /// Print what would run and run nothing.
+    #[arg(long)]
+    pub dry: bool,
+    /// Ignore stored state; the run's final state replaces it.
+    #[arg(long, env = "MELTANO_RUN_FULL_REFRESH")]
+    pub full_refresh: bool,
+    /// Run catalog discovery even when the cached catalog is still valid.
+    #[arg(long)]
+    pub refresh_catalog: bool,
+    /// Extract only the streams (or stream.property) matching this pattern (repeatable).
+    #[arg(long, short = 's', value_name = "PATTERN")]
+    pub select: Vec<String>,
+    /// Do not extract the streams matching this pattern (repeatable). No `-e`: that is
+    /// smelt's global --environment.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Use this catalog file (relative to the project root) instead of discovery.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<String>,
+    /// Start from this state file (relative to the project root) instead of stored state.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<String>,
+    /// Print one generated file of the pipeline instead of running it.
+    #[arg(long, value_enum)]
+    pub dump: Option<ElDump>,
+    /// The state ID to read and save state under (default: a new, timestamped ID each run,
+    /// as in Meltano 4).
+    #[arg(long, env = "MELTANO_STATE_ID", value_name = "ID")]
+    pub state_id: Option<String>,
+    /// Run even if another run of the same state ID seems to be in progress.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// Same as --state-strategy merge (Meltano's hidden flag).
+    #[arg(long, hide = true)]
+    pub merge_state: bool,
+    /// How acknowledged state combines with stored state: auto, merge or overwrite.
+    #[arg(long, default_value = "auto", value_parser = parse_state_strategy)]
+    pub state_strategy: smelt_state::StateStrategy,
+    #[command(flatten)]
+    pub install: InstallFlags,
+    /// Use this run ID (a UUID) instead of a generated one.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Stop the run after this many seconds (smelt only; at most one year).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS))]
+    pub timeout: Option<u64>,
+}
+
+/// What `smelt el --dump` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ElDump {
+    /// The catalog the extractor would get.
+    Catalog,
+    /// The state the extractor would start from.
+    State,
+    /// The extractor's config file.
+    ExtractorConfig,
+    /// The loader's config file.
+    LoaderConfig,
+}
+
+/// `smelt elt EXTRACTOR LOADER`: `el` plus Meltano's `--transform`.
+#[derive(Debug, Args)]
+pub struct EltArgs {
+    /// skip (default): no transform. `run` and `only` are refused: run dbt as its own block.
+    #[arg(long, value_enum)]
+    pub transform: Option<TransformMode>,
+    #[command(flatten)]
+    pub el: ElArgs,
+}
+
+/// Meltano's `elt --transform` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransformMode {
+    /// Extract and load only.
+    Skip,
+    /// Extract, load, then run the extractor's transform (not supported).
+    Run,
+    /// Only run the transform (not supported).
+    Only,
+}
+
+/// The longest `--timeout` accepted: a year, far beyond any run, and far from overflowing a
+/// deadline computed from the clock.
+pub const MAX_TIMEOUT_SECONDS: u64 = 365 * 24 * 3600;
+
+/// Parses `--state-strategy` at argument-parsing time, so a wrong value is a usage error
+/// (exit 2) before anything runs, `--dry-run` included.
+pub fn parse_state_strategy(text: &str) -> Result<smelt_state::StateStrategy, String> {
+    text.parse()
+        .map_err(|e: smelt_state::StateError| e.to_string())
+}
+
+/// `smelt config [--unsafe] SUBCOMMAND …` (Meltano 4 order; `config PLUGIN SUBCOMMAND` of
+/// Meltano 3 is rewritten to it before parsing, see [`normalize_args`]).
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Show secret values instead of redacting them.
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
+    /// Redact secret values (the default; accepted for compatibility).
+    #[arg(long, conflicts_with = "unsafe_")]
+    pub safe: bool,
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+/// Plugin types as `--plugin-type` accepts them (singular or plural, as Meltano).
+fn parse_plugin_type(text: &str) -> Result<smelt_project::PluginType, String> {
+    smelt_project::PluginType::from_name(text).ok_or_else(|| {
+        format!(
+            "unknown plugin type '{text}': use extractor, loader, mapper, transformer, utility, orchestrator or file"
+        )
+    })
+}
+
+/// The `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// List settings with their values, where each value comes from, and their variables.
+    List(ConfigListArgs),
+    /// Print the configuration the plugin gets (JSON, or NAME='value' lines).
+    Print(ConfigPrintArgs),
+    /// Set a setting: `config set PLUGIN NAME [NAME…] VALUE` (words join with dots).
+    Set(ConfigSetArgs),
+    /// Remove a setting from every store (or the one given with --store).
+    Unset(ConfigUnsetArgs),
+    /// Remove every setting of the plugin from every store (or the one given).
+    Reset(ConfigResetArgs),
+    /// Check the configuration: an extractor must emit a RECORD, a loader accept a stream.
+    Test(ConfigTestArgs),
+}
+
+impl ConfigCommand {
+    /// Whether the subcommand itself was given `--unsafe`.
+    pub fn unsafe_flag(&self) -> bool {
+        match self {
+            ConfigCommand::List(a) => a.unsafe_,
+            ConfigCommand::Print(a) => a.unsafe_,
+            ConfigCommand::Set(a) => a.unsafe_,
+            ConfigCommand::Unset(_) | ConfigCommand::Reset(_) | ConfigCommand::Test(_) => false,
+        }
+    }
+}
+
+/// `config list` flags.
+#[derive(Debug, Args)]
+pub struct ConfigListArgs {
+    /// The plugin, or `meltano` for project settings.
+    pub plugin: String,
+    /// The plugin's type, when two plugins share a name.
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+    /// List only the plugin's extras (`_select`, `_metadata`, …).
+    #[arg(long)]
+    pub extras: bool,
+    /// Also show optional settings at their default values.
+    #[arg(long)]
+    pub all: bool,
+    /// Only settings whose name contains this text (case-insensitive; searches all).
+    #[arg(long, value_name = "SUBSTRING")]
+    pub filter: Option<String>,
+    /// Show secret values.
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
+}
+
+/// How `config print` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    /// The config JSON.
+    Json,
+    /// `NAME='value'` lines for `eval`.
+    Env,
+}
+
+/// `config print` flags.
+#[derive(Debug, Args)]
+pub struct ConfigPrintArgs {
+    /// The plugin, or `meltano` for project settings.
+    pub plugin: String,
+    /// The plugin's type, when two plugins share a name.
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+    /// json or env.
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Json)]
+    pub format: ConfigFormat,
+    /// Print only the plugin's extras.
+    #[arg(long)]
+    pub extras: bool,
+    /// Show secret values.
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
+}
+
+/// Where `config set|unset|reset` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum StoreArg {
+    /// Meltano's rule: secrets to .env, else the active environment's block or meltano.yml.
+    #[default]
+    Auto,
+    /// meltano.yml (the active environment's block when one is active).
+    #[value(name = "meltano_yml", alias = "meltano-yml")]
+    MeltanoYml,
+    /// The project's .env file.
+    Dotenv,
+    /// The system database.
+    Db,
+}
+
+impl StoreArg {
+    /// The library's choice.
+    pub fn choice(self) -> smelt_project::StoreChoice {
+        match self {
+            StoreArg::Auto => smelt_project::StoreChoice::Auto,
+            StoreArg::MeltanoYml => smelt_project::StoreChoice::MeltanoYml,
+            StoreArg::Dotenv => smelt_project::StoreChoice::DotEnv,
+            StoreArg::Db => smelt_project::StoreChoice::Db,
+        }
+    }
+}
+
+/// `config set` arguments.
+#[derive(Debug, Args)]
+pub struct ConfigSetArgs {
+    /// The plugin, or `meltano` for project settings.
+    pub plugin: String,
+    /// The setting name (one or more words, joined with dots) and then the value.
+    #[arg(required = true, num_args = 1.., value_name = "NAME… VALUE")]
+    pub words: Vec<String>,
+    /// The plugin's type, when two plugins share a name.
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+    /// Where to write.
+    #[arg(long, value_enum, default_value_t = StoreArg::Auto)]
+    pub store: StoreArg,
+    /// Read the value from this file.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// Ask for the value on the terminal (it is not echoed to the command line or history).
+    #[arg(long)]
+    pub interactive: bool,
+    /// Show a secret value in the confirmation.
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
+}
+
+/// `config unset` arguments.
+#[derive(Debug, Args)]
+pub struct ConfigUnsetArgs {
+    /// The plugin, or `meltano` for project settings.
+    pub plugin: String,
+    /// The setting name (one or more words, joined with dots).
+    #[arg(required = true)]
+    pub setting: Vec<String>,
+    /// The plugin's type, when two plugins share a name.
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+    /// Only this store (default: every store).
+    #[arg(long, value_enum, default_value_t = StoreArg::Auto)]
+    pub store: StoreArg,
+}
+
+/// `config reset` arguments.
+#[derive(Debug, Args)]
+pub struct ConfigResetArgs {
+    /// The plugin, or `meltano` for project settings.
+    pub plugin: String,
+    /// The plugin's type, when two plugins share a name.
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+    /// Only this store (default: every store).
+    #[arg(long, value_enum, default_value_t = StoreArg::Auto)]
+    pub store: StoreArg,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `config test` arguments.
+#[derive(Debug, Args)]
+pub struct ConfigTestArgs {
+    /// The extractor or loader.
+    pub plugin: String,
+    /// The plugin's type, when two plugins share a name.
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+    /// Give up after this many seconds (at most one year).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS))]
+    pub timeout: Option<u64>,
+}
+
+/// Global flags that take a value, so a value is never mistaken for a verb.
+const VALUE_FLAGS: &[&str] = &[
+    "--cwd",
+    "--environment",
+    "-e",
+    "--log-level",
+    "--log-format",
+];
+
+/// Subcommands of `config`.
+const CONFIG_VERBS: &[&str] = &["list", "print", "set", "unset", "reset", "test", "help"];
+
+/// Rewrites Meltano 3.x's `config PLUGIN VERB …` (and bare `config PLUGIN`, which printed
+/// the config) into Meltano 4's `config VERB PLUGIN …`, so both orders work.
+pub fn normalize_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let text = |a: &std::ffi::OsString| a.to_str().map(str::to_string).unwrap_or_default();
+    let mut i = 1;
+    while i < args.len() {
+        let a = text(&args[i]);
+        if VALUE_FLAGS.contains(&a.as_str()) {
+            i += 2;
+            continue;
+        }
+        if a.starts_with('-') {
+            i += 1;
+            continue;
+        }
+        if a != "config" {
+            return args;
+        }
+        break;
+    }
+    // Skip `config`'s own flags.
+    let mut j = i + 1;
+    while j < args.len() && text(&args[j]).starts_with('-') {
+        j += 1;
+    }
+    if j >= args.len() {
+        return args;
+    }
+    let first = text(&args[j]);
+    if CONFIG_VERBS.contains(&first.as_str()) {
+        return args;
+    }
+    match args.get(j + 1).map(text) {
+        Some(verb) if CONFIG_VERBS.contains(&verb.as_str()) => args.swap(j, j + 1),
+        _ => args.insert(j, "print".into()),
+    }
+    args
+}
+
+/// `smelt environment` subcommands (Meltano's).
+#[derive(Debug, Subcommand)]
+pub enum EnvironmentCommand {
+    /// Add an environment (an entry under `environments:`).
+    Add {
+        /// Its name.
+        name: String,
+    },
+    /// List the environments.
+    List,
+    /// Remove an environment.
+    Remove {
+        /// Its name.
+        name: String,
+    },
 }

@@ -8,7 +8,7 @@ mod project_context;
 use clap::Parser;
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_from(cli::normalize_args(std::env::args_os().collect()));
     let code = commands::dispatch(cli);
     std::process::exit(code);
 }

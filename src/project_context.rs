@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use smelt_project::{find_project_root, EnvironmentChoice, LoadOptions, Project};
+use smelt_project::{find_project_root, EnvironmentChoice, LoadOptions, Project, ProjectSettings};
 use smelt_runtime::{LogFormat, LogLevel, Logger};
 use smelt_state::StateBackend;
 use smelt_systemdb::SystemDb;
@@ -43,9 +43,9 @@ pub fn logger(cli: &Cli) -> Result<Logger, CliError> {
     Ok(Logger::new(level, format))
 }
 
-/// Finds and loads the project, honouring --cwd, --environment and --no-environment.
+/// Finds and loads the project, honouring --cwd, --environment and --no-environment, and
+/// prints what loading warned about.
 pub fn load_project(cli: &Cli) -> Result<Project, CliError> {
-    let root = find_project_root(cli.cwd.as_deref()).map_err(CliError::fail)?;
     let environment = if cli.no_environment {
         EnvironmentChoice::NoEnvironment
     } else if let Some(name) = &cli.environment {
@@ -53,34 +53,58 @@ pub fn load_project(cli: &Cli) -> Result<Project, CliError> {
     } else {
         EnvironmentChoice::Default
     };
+    load_project_in(cli, environment)
+}
+
+/// Like [`load_project`] with the environment chosen by the caller (`config` ignores the
+/// default environment, as Meltano does).
+pub fn load_project_in(cli: &Cli, environment: EnvironmentChoice) -> Result<Project, CliError> {
+    let root = find_project_root(cli.cwd.as_deref()).map_err(CliError::fail)?;
     let native = smelt_plugins::native_definitions();
-    Project::load(
+    let project = Project::load(
         &root,
         &LoadOptions {
             environment,
             native: &native,
         },
     )
-    .map_err(CliError::fail)
+    .map_err(CliError::fail)?;
+    if !project.warnings.is_empty() {
+        let log = logger(cli)?;
+        for w in &project.warnings {
+            log.warn(w);
+        }
+    }
+    Ok(project)
 }
 
-/// Opens the project's system database: PostgreSQL when `database_uri` (or
-/// `MELTANO_DATABASE_URI`) is a `postgresql://` URI, else the embedded `.meltano/smelt.db`.
-pub fn open_systemdb(project: &Project) -> Result<Arc<SystemDb>, CliError> {
+/// The project settings, typed and validated: a command that acts on them resolves them here,
+/// once, before it starts anything.
+pub fn project_settings(project: &Project) -> Result<ProjectSettings, CliError> {
+    project.project_settings().map_err(CliError::fail)
+}
+
+/// Opens the project's system database (PostgreSQL when `database_uri` is a `postgresql://`
+/// URI, else the embedded `.meltano/smelt.db`) and adds the settings stored in it to the
+/// project as the layer below meltano.yml.
+pub fn open_systemdb(project: &mut Project) -> Result<Arc<SystemDb>, CliError> {
     let uri = match project.setting("database_uri") {
         Some(serde_json::Value::String(s)) => s,
         _ => String::new(),
     };
     let sqlite = project.sys_dir.join("smelt.db");
-    SystemDb::open_uri(&uri, &sqlite)
+    let db = SystemDb::open_uri(&uri, &sqlite)
         .map(Arc::new)
-        .map_err(CliError::fail)
+        .map_err(CliError::fail)?;
+    project.set_stored_settings(db.stored_settings().map_err(CliError::fail)?);
+    Ok(db)
 }
 
 /// The state backend the project's `state_backend.uri` names (default: the system database).
 pub fn state_backend(
     project: &Project,
+    settings: &ProjectSettings,
     db: &Arc<SystemDb>,
 ) -> Result<Arc<dyn StateBackend>, CliError> {
-    smelt_runtime::state_store::open_state_backend(project, db).map_err(CliError::fail)
+    smelt_runtime::state_store::open_state_backend(project, settings, db).map_err(CliError::fail)
 }

@@ -1,7 +1,12 @@
 //! One module per verb: each parses nothing itself, calls library code and prints.
 
+mod config;
+mod el;
+mod environment;
 mod init;
+mod invoke;
 mod plugin;
+mod pyrepr;
 mod run;
 mod select;
 mod state;
@@ -13,10 +18,15 @@ use crate::project_context::CliError;
 pub fn dispatch(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Run(args) => run::run(&cli, args),
+        Command::Config(args) => config::run(&cli, args),
+        Command::Environment(cmd) => environment::run(&cli, cmd),
         Command::Init(args) => init::run(args),
         Command::State(cmd) => state::run(&cli, cmd),
         Command::Plugin(args) => return plugin::run(args),
         Command::Select(args) => select::run(&cli, args),
+        Command::Invoke(args) => invoke::run(&cli, args),
+        Command::El(args) => el::run(&cli, args, None),
+        Command::Elt(args) => el::run(&cli, &args.el, Some(args.transform)),
     };
     match result {
         Ok(code) => code,

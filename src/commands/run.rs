@@ -6,12 +6,17 @@ use smelt_runtime::{parse_blocks, run_blocks, summary, RunContext, RunOptions};
 
 use super::print_out;
 use crate::cli::{Cli, RunArgs};
-use crate::project_context::{load_project, logger, open_systemdb, state_backend, CliError};
+use crate::project_context::{
+    load_project, logger, open_systemdb, project_settings, state_backend, CliError,
+};
 
 /// Runs the blocks and returns the exit code.
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
     let logger = logger(cli)?;
-    let project = load_project(cli)?;
+    let mut project = load_project(cli)?;
+    let db = open_systemdb(&mut project)?;
+    let settings = project_settings(&project)?;
+    let project = project;
     let blocks = parse_blocks(&project, &args.blocks).map_err(|e| CliError {
         code: e.exit_code(),
         message: e.to_string(),
@@ -31,17 +36,17 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
         print_out(&plan)?;
         return Ok(0);
     }
-    let state_strategy = args.state_strategy.parse().map_err(CliError::usage)?;
+    let state_strategy = args.state_strategy;
     if let Some(id) = &args.run_id {
         uuid_like(id)?;
     }
-    let db = open_systemdb(&project)?;
     let timeout = args.timeout.map(Duration::from_secs);
     let ctx = RunContext {
         project: &project,
         logger,
-        state: state_backend(&project, &db)?,
+        state: state_backend(&project, &settings, &db)?,
         db,
+        settings,
         options: RunOptions {
             full_refresh: args.full_refresh,
             no_state_update: args.no_state_update,
@@ -51,6 +56,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
             state_id_suffix: args.state_id_suffix.clone(),
             timeout,
             refresh_catalog: args.refresh_catalog,
+            state_id: None,
         },
         deadline: timeout.map(|t| Instant::now() + t),
     };
@@ -67,7 +73,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
 }
 
 /// Run IDs end up in paths and database keys: accept only UUID-shaped text.
-fn uuid_like(id: &str) -> Result<(), CliError> {
+pub(crate) fn uuid_like(id: &str) -> Result<(), CliError> {
     let ok =
         !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     if ok {

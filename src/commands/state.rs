@@ -12,13 +12,16 @@ use smelt_state::{StateBackend, StateError};
 
 use super::print_out;
 use crate::cli::{Cli, ExportFormatArg, GetFormat, StateCommand};
-use crate::project_context::{load_project, open_systemdb, state_backend, CliError};
+use crate::project_context::{
+    load_project, open_systemdb, project_settings, state_backend, CliError,
+};
 
 /// Runs a state subcommand.
 pub fn run(cli: &Cli, cmd: &StateCommand) -> Result<i32, CliError> {
-    let project = load_project(cli)?;
-    let db = open_systemdb(&project)?;
-    let backend = state_backend(&project, &db)?;
+    let mut project = load_project(cli)?;
+    let db = open_systemdb(&mut project)?;
+    let settings = project_settings(&project)?;
+    let backend = state_backend(&project, &settings, &db)?;
     let backend = backend.as_ref();
     match cmd {
         StateCommand::List { pattern } => list(backend, pattern.as_deref()),

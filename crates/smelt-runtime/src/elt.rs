@@ -18,6 +18,7 @@ use smelt_systemdb::{local_hostname, NewRun, RunStatus};
 
 use crate::blocks::EltSet;
 use crate::catalog::{add_catalog_args, CatalogContext, CatalogOptions};
+use crate::el::{extractor_state, ExtractorState};
 use crate::error::RunError;
 use crate::launch::{prepare, PreparedPlugin};
 use crate::log::Logger;
@@ -75,6 +76,7 @@ pub fn run_elt(
         .clone()
         .or_else(|| ctx.project.state_id_suffix());
     report.state_id = match ctx.project.environment.as_deref() {
+        _ if ctx.options.state_id.is_some() => ctx.options.state_id.clone(),
         Some(env) => match state_id(
             env,
             &set.extractor.name,
@@ -114,7 +116,7 @@ fn run_recorded(
     let Some(id) = report.state_id.clone() else {
         return run_pipeline(ctx, set, None, rundir, report);
     };
-    let locks = LockSettings::from_project(ctx.project)?;
+    let locks = LockSettings::from_settings(&ctx.settings);
     ctx.db.begin_run(&NewRun {
         state_id: id.clone(),
         run_id: run_id.to_string(),
@@ -226,7 +228,7 @@ fn run_pipeline(
             )
         })
     };
-    let max_line = buffer_size(ctx);
+    let max_line = ctx.settings.buffer_size;
     let opts = ChainOptions {
         cwd: &project.root,
         max_line,
@@ -272,31 +274,26 @@ fn stage(p: PreparedPlugin) -> Stage {
     }
 }
 
-/// `elt.buffer_size` (Meltano's default: 10 MiB) bounds the longest message line.
-fn buffer_size(ctx: &RunContext) -> usize {
-    const DEFAULT: usize = 10 * 1024 * 1024;
-    match ctx.project.setting("elt.buffer_size") {
-        Some(serde_json::Value::Number(n)) => n.as_u64().map(|v| v as usize).unwrap_or(DEFAULT),
-        Some(serde_json::Value::String(s)) => s.trim().parse().unwrap_or(DEFAULT),
-        _ => DEFAULT,
-    }
-}
-
+/// Where a loader writes files, for the summary: a path-valued setting that is not a secret
+/// and not a URL. Loaders writing to databases have none, so nothing of their config (hosts,
+/// connection strings) is ever printed.
 fn destination_of(p: &PreparedPlugin) -> Option<String> {
     [
         "destination_path",
         "output_path",
-        "path",
+        "output_dir",
         "filepath",
-        "database",
-        "host",
+        "file_path",
+        "path",
     ]
     .iter()
+    .filter(|k| !p.config.is_sensitive(k))
     .find_map(|k| {
         p.config
             .values
             .get(*k)
             .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty() && !v.contains("://") && !v.contains('@'))
             .map(str::to_string)
     })
 }
@@ -361,27 +358,25 @@ fn add_state_args(
     prepared: &mut PreparedPlugin,
     rundir: &RunDir,
 ) -> Result<(), RunError> {
-    if !tap.has_capability("state") || ctx.options.full_refresh {
-        return Ok(());
-    }
-    let path = if let Some(file) = &tap.state {
-        ctx.project.root.join(file)
-    } else {
-        let stored = ctx.state.get(id).map_err(|source| RunError::State {
-            state_id: id.to_string(),
-            source,
-        })?;
-        let Some(singer_state) = stored.and_then(|s| s.effective_singer_state()) else {
-            ctx.logger
-                .info(&format!("no state found for {id}: starting from scratch"));
+    let path = match extractor_state(ctx, tap, id)? {
+        Some(ExtractorState::File(path)) => path,
+        Some(ExtractorState::Stored(singer_state)) => {
+            ctx.logger.info(&format!("resuming {id} from stored state"));
+            let bytes = serde_json::to_vec(&singer_state)
+                .map_err(|e| RunError::io("serialising state", e.into()))?;
+            rundir
+                .write_file(&tap.name, "state.json", &bytes)
+                .map_err(|e| RunError::io("writing state file", e))?
+        }
+        None if tap.has_capability("state") && !ctx.options.full_refresh => {
+            ctx.logger.info(&if ctx.options.no_state_update {
+                format!("--no-state-update: {id}'s stored state is not used")
+            } else {
+                format!("no state found for {id}: starting from scratch")
+            });
             return Ok(());
-        };
-        ctx.logger.info(&format!("resuming {id} from stored state"));
-        let bytes = serde_json::to_vec(&singer_state)
-            .map_err(|e| RunError::io("serialising state", e.into()))?;
-        rundir
-            .write_file(&tap.name, "state.json", &bytes)
-            .map_err(|e| RunError::io("writing state file", e))?
+        }
+        None => return Ok(()),
     };
     prepared.spec.args.push("--state".into());
     prepared.spec.args.push(path.into_os_string());

@@ -76,6 +76,10 @@ pub enum RunError {
     /// `--timeout` elapsed.
     #[error("run timed out after {0} seconds; every plugin was stopped")]
     Timeout(u64),
+    /// A chain's consumer has what it needed (e.g. `config test`'s first RECORD) and asks the
+    /// supervisor to stop the plugins upstream; not a failure, never logged as one.
+    #[error("the consumer stopped the plugins after getting what it needed")]
+    ConsumerDone,
     /// Reading or writing state failed.
     #[error("state {state_id}: {source}")]
     State {

@@ -5,8 +5,11 @@
 pub mod blocks;
 pub mod catalog;
 pub mod command_block;
+pub mod config_test;
+pub mod el;
 pub mod elt;
 pub mod error;
+pub mod invoke;
 pub mod launch;
 pub mod log;
 pub mod process;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use smelt_project::Project;
+use smelt_project::{Project, ProjectSettings};
 use smelt_state::{StateBackend, StateStrategy};
 use smelt_systemdb::SystemDb;
 
@@ -35,6 +35,9 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Run catalog discovery even when the cached catalog is still valid (`--refresh-catalog`).
     pub refresh_catalog: bool,
+    /// Use this state ID verbatim for every extract-load set, with or without an environment
+    /// (`el --state-id`, and `el`'s ephemeral ID), instead of `<env>:<tap>-to-<target>`.
+    pub state_id: Option<String>,
 }
 
 /// Everything a block needs: the project, where state lives, the log and the flags.
@@ -47,6 +50,8 @@ pub struct RunContext<'a> {
     pub state: Arc<dyn StateBackend>,
     /// Run records.
     pub db: Arc<SystemDb>,
+    /// The project settings, resolved and validated before anything started.
+    pub settings: ProjectSettings,
     /// The flags.
     pub options: RunOptions,
     /// When `--timeout` expires, computed once at the start.

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use smelt_project::Project;
-use smelt_state::{FileStateBackend, StateBackend, DEFAULT_LOCK_RETRY, DEFAULT_LOCK_TIMEOUT};
+use smelt_project::{Project, ProjectSettings};
+use smelt_state::{FileStateBackend, StateBackend};
 use smelt_state_objstore::{from_uri, ObjectStoreSettings};
 use smelt_systemdb::SystemDb;
 
@@ -24,20 +24,12 @@ pub struct LockSettings {
 }
 
 impl LockSettings {
-    /// Reads both settings, with Meltano's defaults; a non-numeric value is an error naming it.
-    pub fn from_project(project: &Project) -> Result<LockSettings, RunError> {
-        Ok(LockSettings {
-            timeout: seconds(
-                project,
-                "state_backend.lock_timeout_seconds",
-                DEFAULT_LOCK_TIMEOUT,
-            )?,
-            retry: seconds(
-                project,
-                "state_backend.lock_retry_seconds",
-                DEFAULT_LOCK_RETRY,
-            )?,
-        })
+    /// The lock settings of the project's typed settings.
+    pub fn from_settings(settings: &ProjectSettings) -> LockSettings {
+        LockSettings {
+            timeout: settings.lock_timeout,
+            retry: settings.lock_retry,
+        }
     }
 
     /// How often a running pipeline re-stamps its claim: a third of the timeout, so two
@@ -47,41 +39,14 @@ impl LockSettings {
     }
 }
 
-fn seconds(project: &Project, key: &str, default: Duration) -> Result<Duration, RunError> {
-    let bad = |shown: String| RunError::Setting {
-        message: format!("{key} is {shown}, which is not a number of seconds"),
-        hint: format!(
-            "set {key} to a positive number, e.g. 10 (or unset it for the default of {}s)",
-            default.as_secs_f64()
-        ),
-    };
-    let value = match project.setting(key) {
-        None | Some(serde_json::Value::Null) => return Ok(default),
-        Some(serde_json::Value::Number(n)) => n.as_f64().ok_or_else(|| bad(n.to_string()))?,
-        Some(serde_json::Value::String(s)) if s.trim().is_empty() => return Ok(default),
-        Some(serde_json::Value::String(s)) => {
-            s.trim().parse::<f64>().map_err(|_| bad(format!("'{s}'")))?
-        }
-        Some(other) => return Err(bad(other.to_string())),
-    };
-    Duration::try_from_secs_f64(value).map_err(|_| bad(value.to_string()))
-}
-
-/// The configured `state_backend.uri`, defaulting to `systemdb`.
-pub fn state_backend_uri(project: &Project) -> String {
-    match project.setting("state_backend.uri") {
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => "systemdb".to_string(),
-    }
-}
-
 /// Opens the backend the project's settings name.
 pub fn open_state_backend(
     project: &Project,
+    settings: &ProjectSettings,
     db: &Arc<SystemDb>,
 ) -> Result<Arc<dyn StateBackend>, RunError> {
-    let uri = state_backend_uri(project);
-    let locks = LockSettings::from_project(project)?;
+    let uri = settings.state_backend_uri.trim().to_string();
+    let locks = LockSettings::from_settings(settings);
     if uri == "systemdb" {
         return Ok(db.state_backend());
     }
@@ -102,10 +67,7 @@ pub fn open_state_backend(
         .iter()
         .any(|scheme| uri.starts_with(scheme))
     {
-        let text = |key: &str| match project.setting(key) {
-            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s),
-            _ => None,
-        };
+        let text = |key: &str| settings.text(key).filter(|s| !s.trim().is_empty());
         let settings = ObjectStoreSettings {
             lock_timeout: locks.timeout,
             lock_retry: locks.retry,

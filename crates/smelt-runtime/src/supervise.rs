@@ -408,7 +408,9 @@ pub fn run_chain(
             Ok(Event::SinkDone(r)) => {
                 sink_done = true;
                 if let Err(e) = r {
-                    opts.logger.error(&e.to_string());
+                    if !matches!(e, RunError::ConsumerDone) {
+                        opts.logger.error(&e.to_string());
+                    }
                     out.sink_error = Some(e);
                     stop(0, n, libc::SIGTERM, &exited, &mut out.stopped);
                     kill_at.get_or_insert(Instant::now() + KILL_GRACE);
