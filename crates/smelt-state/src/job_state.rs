@@ -68,7 +68,11 @@ impl JobState {
     /// ignored like Meltano does — except that a document with neither key but other content
     /// is refused, because it is almost always a bare Singer state passed where a Meltano state
     /// was expected, and accepting it would silently mean "no state".
+    ///
+    /// Documents over [`crate::MAX_STATE_BYTES`] or nested deeper than
+    /// [`crate::MAX_STATE_DEPTH`] are refused, the same limits writes obey.
     pub fn from_json(bytes: &[u8]) -> Result<Self, StateError> {
+        crate::limits::check_size(bytes.len())?;
         let value: Value = serde_json::from_slice(bytes).map_err(|e| StateError::Invalid {
             reason: format!("not valid JSON ({e})"),
         })?;
@@ -96,10 +100,29 @@ impl JobState {
             };
             return Err(StateError::Invalid { reason });
         }
-        JobState::from_parts(
+        let state = JobState::from_parts(
             completed.unwrap_or_else(|| Value::Object(Map::new())),
             partial.unwrap_or_else(|| Value::Object(Map::new())),
-        )
+        )?;
+        state.check_depth()?;
+        Ok(state)
+    }
+
+    /// Refuses a state nested deeper than [`crate::MAX_STATE_DEPTH`] (the stored document,
+    /// wrapper included), so it is never stored where no reader could parse it back.
+    pub fn check_depth(&self) -> Result<(), StateError> {
+        let inner = crate::json_depth(&self.completed).max(crate::json_depth(&self.partial));
+        crate::limits::check_depth(inner + 1)
+    }
+
+    /// [`JobState::to_meltano_json`] for storing: refuses (before anything is written) a
+    /// state over [`crate::MAX_STATE_DEPTH`] or [`crate::MAX_STATE_BYTES`], so every stored
+    /// state can be read back.
+    pub fn to_stored_json(&self) -> Result<Vec<u8>, StateError> {
+        self.check_depth()?;
+        let bytes = self.to_meltano_json();
+        crate::limits::check_size(bytes.len())?;
+        Ok(bytes)
     }
 
     /// The bytes Meltano writes for this state: Python's `json.dumps({"completed": …,

@@ -196,7 +196,7 @@ fn write_lock(path: &Path) -> Result<LockGuard, StateError> {
 
 /// Try to create the lock file exclusively. `Ok(None)` means it already exists.
 fn try_create(path: &Path) -> std::io::Result<Option<LockGuard>> {
-    let mut file = match OpenOptions::new().write(true).create_new(true).open(path) {
+    let mut file = match create_private(path) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(None),
         Err(e) => return Err(e),
@@ -223,6 +223,19 @@ fn try_create(path: &Path) -> std::io::Result<Option<LockGuard>> {
     }
 }
 
+/// Create `path` exclusively (`O_EXCL`), readable by its owner only (0600, like `state.json`).
+fn create_private(path: &Path) -> std::io::Result<File> {
+    let mut open = OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    open.open(path)
+}
+
+/// The most of a lock file we read: a timestamp is a few dozen bytes, so anything past this
+/// is junk that must not be loaded whole.
+const MAX_LOCK_READ: u64 = 4096;
+
 /// Read the lock file at `path`; `None` if there is none.
 fn observe(path: &Path) -> Result<Option<Observed>, StateError> {
     let mut file = match File::open(path) {
@@ -234,7 +247,9 @@ fn observe(path: &Path) -> Result<Option<Observed>, StateError> {
         .metadata()
         .map_err(|e| StateError::io("inspect lock file", path, e))?;
     let mut raw = Vec::new();
-    file.read_to_end(&mut raw)
+    Read::by_ref(&mut file)
+        .take(MAX_LOCK_READ)
+        .read_to_end(&mut raw)
         .map_err(|e| StateError::io("read lock file", path, e))?;
     let content = String::from_utf8_lossy(&raw).into_owned();
     // A lock whose content we cannot read (being written right now, or left half-written by
@@ -257,11 +272,7 @@ fn break_abandoned(
     policy: LockPolicy,
 ) -> Result<(), StateError> {
     let breaker = dir.join(BREAKER_FILE);
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&breaker)
-    {
+    match create_private(&breaker) {
         Ok(_) => {
             let result = match observe(path) {
                 Ok(Some(now)) if now == *found => match fs::remove_file(path) {

@@ -105,8 +105,19 @@ impl FileStateBackend {
     }
 
     /// Read and parse a state file; `None` if it does not exist.
+    ///
+    /// At most one byte over [`crate::MAX_STATE_BYTES`] is loaded, so an oversized file is
+    /// refused without being read whole.
     fn read(&self, path: &Path) -> Result<Option<JobState>, StateError> {
-        match fs::read(path) {
+        let read = fs::File::open(path).and_then(|f| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(f, crate::MAX_STATE_BYTES as u64 + 1),
+                &mut bytes,
+            )
+            .map(|_| bytes)
+        });
+        match read {
             Ok(bytes) => JobState::from_json(&bytes)
                 .map(Some)
                 .map_err(|e| e.located(path.display().to_string())),
@@ -129,7 +140,7 @@ impl StateBackend for FileStateBackend {
     fn set(&self, id: &str, state: &JobState) -> Result<(), StateError> {
         let dir = self.state_dir(id)?;
         let _lock = self.lock_unless_claimed(id, &dir)?;
-        write_atomic(&dir.join(STATE_FILE), &state.to_meltano_json())
+        write_atomic(&dir.join(STATE_FILE), &state.to_stored_json()?)
     }
 
     fn update(
@@ -142,7 +153,7 @@ impl StateBackend for FileStateBackend {
         let path = dir.join(STATE_FILE);
         let current = self.read(&path)?;
         let next = f(current)?;
-        write_atomic(&path, &next.to_meltano_json())?;
+        write_atomic(&path, &next.to_stored_json()?)?;
         Ok(next)
     }
 

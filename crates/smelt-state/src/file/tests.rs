@@ -421,3 +421,72 @@ fn expired_claim_of_a_dead_run_is_taken() {
     );
     ok(b.release_run(ID));
 }
+
+/// `{"k": {"k": … 1 …}}` nested `levels` objects deep.
+fn nested(levels: usize) -> Value {
+    let mut v = json!(1);
+    for _ in 0..levels {
+        v = json!({ "k": v });
+    }
+    v
+}
+
+#[test]
+fn state_over_the_depth_limit_is_refused_and_the_old_state_kept() {
+    let dir = tempdir();
+    let b = backend(dir.path());
+    ok(b.set(ID, &JobState::from_singer_state(json!({"ok": 1}))));
+    // The stored document adds two levels: {"completed": {"singer_state": …}}.
+    let fits = JobState::from_singer_state(nested(crate::MAX_STATE_DEPTH - 2));
+    ok(b.set(ID, &fits));
+    assert_eq!(ok(b.get(ID)), Some(fits));
+    let too_deep = JobState::from_singer_state(nested(crate::MAX_STATE_DEPTH - 1));
+    let err = b.set(ID, &too_deep).err().map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("at most 100 levels")),
+        "{err:?}"
+    );
+    let err = b
+        .update(ID, &mut |s| {
+            let mut s = s.unwrap_or_default();
+            s.record_ack(nested(crate::MAX_STATE_DEPTH), crate::StateStrategy::Auto);
+            Ok(s)
+        })
+        .err();
+    assert!(err.is_some());
+    // What is stored can still be read back.
+    assert!(b.get(ID).is_ok());
+}
+
+#[test]
+fn oversized_state_file_is_refused_without_reading_it_whole() {
+    let dir = tempdir();
+    let b = backend(dir.path());
+    let path = ok(b.state_path(ID));
+    assert!(fs::create_dir_all(path.parent().unwrap_or(dir.path())).is_ok());
+    let big = fs::File::create(&path).and_then(|f| f.set_len(crate::MAX_STATE_BYTES as u64 + 10));
+    assert!(big.is_ok());
+    let err = b.get(ID).err().map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("at most 67108864 bytes")),
+        "{err:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn lock_and_state_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let b = backend(dir.path());
+    ok(b.claim_run(ID, false));
+    ok(b.set(ID, &JobState::from_singer_state(json!({"a": 1}))));
+    let mode = |p: PathBuf| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).ok();
+    assert_eq!(mode(ok(b.lock_path(ID))), Some(0o600));
+    assert_eq!(mode(ok(b.state_path(ID))), Some(0o600));
+    ok(b.refresh_run(ID));
+    assert_eq!(mode(ok(b.lock_path(ID))), Some(0o600));
+    ok(b.release_run(ID));
+}
