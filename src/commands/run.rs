@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use smelt_runtime::error::RunError;
 use smelt_runtime::{parse_blocks, run_blocks, summary, RunContext, RunOptions};
 
 use super::print_out;
@@ -61,8 +62,11 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
         deadline: timeout.map(|t| Instant::now() + t),
     };
     let (report, result) = run_blocks(&ctx, &blocks);
-    // The run has happened either way; a closed stdout must not change its exit code.
-    let _ = print_out(summary::render(&report, result.is_ok()).trim_end());
+    // The run has happened either way; a closed stdout must not change its exit code. A
+    // refused run ID started nothing, and its summary would point at the earlier run's log.
+    if !matches!(result, Err(RunError::RunIdInUse { .. })) {
+        let _ = print_out(summary::render(&report, result.is_ok()).trim_end());
+    }
     match result {
         Ok(()) => Ok(0),
         Err(e) => Err(CliError {

@@ -89,7 +89,9 @@ fn test_extractor(
         )));
     }
     match outcome.verdict() {
-        Err(e @ (RunError::Signalled(_) | RunError::Timeout(_))) => Err(e),
+        Err(e @ RunError::Signalled(_)) => Err(e),
+        // Name the --timeout given, not how long discovery left for the tap.
+        Err(e @ RunError::Timeout(_)) => Err(cx.timeout.map_or(e, RunError::timed_out_after)),
         Err(e) => Ok(TestOutcome::Invalid(e.to_string())),
         Ok(()) => Ok(TestOutcome::Invalid(format!(
             "{} ended without emitting any RECORD (check its config and its selected streams)",
@@ -195,7 +197,7 @@ fn test_loader(
     let pid = child.id();
     let status = loop {
         if let Some(sig) = signals::received() {
-            signal_group(pid, sig);
+            signal_group(pid, signals::forwarded(sig));
             let _ = child.wait();
             return Err(RunError::Signalled(sig));
         }

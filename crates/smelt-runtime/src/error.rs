@@ -76,6 +76,15 @@ pub enum RunError {
     /// `--timeout` elapsed.
     #[error("run timed out after {0} seconds; every plugin was stopped")]
     Timeout(u64),
+    /// `--run-id` names a run that already happened; reusing it would overwrite that run's
+    /// log and confuse its record, so nothing is started.
+    #[error("run ID {run_id} is already used: {detail}\n  hint: leave out --run-id to get a fresh one, or pass an ID no earlier run used")]
+    RunIdInUse {
+        /// The ID given.
+        run_id: String,
+        /// Where it was found (the system database, an existing log file).
+        detail: String,
+    },
     /// A chain's consumer has what it needed (e.g. `config test`'s first RECORD) and asks the
     /// supervisor to stop the plugins upstream; not a failure, never logged as one.
     #[error("the consumer stopped the plugins after getting what it needed")]
@@ -124,10 +133,19 @@ impl RunError {
     /// signals, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Blocks { .. } => 2,
+            RunError::Blocks { .. } | RunError::RunIdInUse { .. } => 2,
             RunError::Signalled(sig) => crate::signals::exit_code_for(*sig),
             _ => 1,
         }
+    }
+
+    /// The timeout error for a run given `timeout`: the seconds the user asked for, rounded up
+    /// (never 0 for a sub-second timeout), not the time one block happened to run.
+    pub fn timed_out_after(timeout: std::time::Duration) -> Self {
+        let secs = timeout
+            .as_secs()
+            .saturating_add(u64::from(timeout.subsec_nanos() > 0));
+        RunError::Timeout(secs)
     }
 
     /// Shorthand for an I/O error with context.

@@ -3,6 +3,14 @@
 //! A plugin may start children of its own (a shell wrapper, a Python launcher); signalling the
 //! whole group is the only way to stop all of them. Each plugin gets a fresh group so that a
 //! Ctrl-C in the terminal reaches smelt alone, and smelt decides who to stop and when.
+//!
+//! Nothing may outlive smelt, however smelt ends. Two mechanisms cover the case where smelt
+//! cannot stop its plugins itself (`kill -9`, a SIGKILL to its process group, a crash):
+//! every plugin process is started with a parent-death signal (SIGKILL when smelt dies), and
+//! every plugin's process group is registered with a small [`watchdog`] process that kills
+//! the groups still alive once smelt is gone, which reaches the plugin's own children too.
+
+mod watchdog;
 
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -11,7 +19,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use crate::launch::LaunchSpec;
 
 /// Starts `spec` with the given stdio in a new process group. The child inherits smelt's
-/// environment plus `spec.env`, and runs in `cwd`.
+/// environment plus `spec.env`, and runs in `cwd`. It dies with smelt ([`die_with_smelt`]) and
+/// its group is registered with the watchdog ([`watch_group`]).
+///
+/// The calling thread must outlive the child (Linux sends the parent-death signal when the
+/// spawning *thread* ends); every caller waits for its children before returning, so it does.
 pub fn spawn(
     spec: &LaunchSpec,
     cwd: &Path,
@@ -27,7 +39,50 @@ pub fn spawn(
         .stdout(stdout)
         .stderr(stderr)
         .process_group(0);
-    cmd.spawn()
+    die_with_smelt(&mut cmd);
+    let child = cmd.spawn()?;
+    watch_group(child.id());
+    Ok(child)
+}
+
+/// Makes the process `cmd` starts receive SIGKILL when smelt (more exactly, the thread that
+/// spawns it) dies, so a `kill -9` of smelt cannot leave a plugin running. Should smelt already
+/// be gone by the time the child sets this up, the child does not start at all.
+pub fn die_with_smelt(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: the closure runs between fork and exec and only makes async-signal-safe
+        // system calls (prctl, getppid); it allocates nothing.
+        let parent = unsafe { libc::getpid() };
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    // smelt died between fork and prctl: the signal will never come.
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
+}
+
+/// Registers process group `pgid` (a plugin started in its own group) with the watchdog, which
+/// SIGKILLs the group if smelt ends while the group still has members. Best effort: without a
+/// watchdog (it could not be started) the parent-death signal still stops the plugin itself.
+pub fn watch_group(pgid: u32) {
+    watchdog::watch(pgid);
 }
 
 /// Sends `signal` to the process group led by `pid`. Errors (the group is already gone) are
@@ -65,6 +120,7 @@ pub fn describe_status(status: &ExitStatus) -> String {
 
 fn signal_name(sig: i32) -> &'static str {
     match sig {
+        libc::SIGHUP => " (SIGHUP)",
         libc::SIGINT => " (SIGINT)",
         libc::SIGTERM => " (SIGTERM)",
         libc::SIGKILL => " (SIGKILL)",

@@ -60,8 +60,14 @@ impl Drop for RunDir {
 /// The file in a run directory naming the smelt process that owns it.
 const OWNER_FILE: &str = "owner.pid";
 
+/// How old a run directory without a readable owner file must be before it is swept: such a
+/// directory is either being created right now (owner file written microseconds later) or was
+/// left by a smelt killed between creating it and writing the owner.
+const OWNERLESS_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Removes `smelt-*` run directories whose owner process is gone. Directories without a
-/// readable owner are left alone (they may be being created right now).
+/// readable owner are left alone while they may still be being created, and removed once
+/// older than [`OWNERLESS_AFTER`].
 fn sweep_abandoned(parent: &Path) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
@@ -73,10 +79,17 @@ fn sweep_abandoned(parent: &Path) {
         let owner = fs::read_to_string(entry.path().join(OWNER_FILE))
             .ok()
             .and_then(|s| s.trim().parse::<u32>().ok());
-        if let Some(pid) = owner {
-            if !smelt_systemdb::pid_alive(pid) {
-                let _ = fs::remove_dir_all(entry.path());
-            }
+        let abandoned = match owner {
+            Some(pid) => !smelt_systemdb::pid_alive(pid),
+            None => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > OWNERLESS_AFTER),
+        };
+        if abandoned {
+            let _ = fs::remove_dir_all(entry.path());
         }
     }
 }
@@ -145,6 +158,14 @@ mod tests {
         assert!(!dead.exists(), "abandoned run dir with secrets must go");
         assert!(live.exists() && unknown.exists());
         assert!(rd.path().join(OWNER_FILE).exists());
+        drop(rd);
+        // An ownerless directory from long ago (smelt killed before writing the owner) goes.
+        let old = fs::File::open(&unknown).unwrap();
+        old.set_modified(std::time::SystemTime::now() - 2 * OWNERLESS_AFTER)
+            .unwrap();
+        let _rd = RunDir::create(sys.path(), "newer").unwrap();
+        assert!(!unknown.exists(), "stale ownerless run dir must go");
+        assert!(live.exists());
     }
 
     #[test]

@@ -103,13 +103,25 @@ pub fn run_blocks(ctx: &RunContext, blocks: &[Block]) -> (RunReport, Result<(), 
         log_file: log_file.clone(),
         duration: Duration::ZERO,
     };
+    if ctx.options.run_id.is_some() {
+        // A reused ID would truncate the earlier run's log and mix up its record: refuse before
+        // touching anything.
+        if let Err(e) = refuse_used_run_id(ctx, blocks, &run_id, &log_file) {
+            report.duration = started.elapsed();
+            return (report, Err(e));
+        }
+    }
     if let Err(e) = ctx.logger.attach_file(&log_file) {
         ctx.logger.warn(&format!(
             "cannot write the run log {}: {e}",
             log_file.display()
         ));
     }
-    let result = run_all(ctx, blocks, &run_id, &mut report);
+    let mut result = run_all(ctx, blocks, &run_id, &mut report);
+    if let (Err(RunError::Timeout(_)), Some(timeout)) = (&result, ctx.options.timeout) {
+        // The supervisor only knows how long its own block ran; say what the user set.
+        result = Err(RunError::timed_out_after(timeout));
+    }
     if let Err(e) = &result {
         ctx.logger.error(&e.to_string());
     }
@@ -165,6 +177,41 @@ fn run_all(
             skip_rest(report, &blocks[i + 1..]);
             return Err(e);
         }
+    }
+    Ok(())
+}
+
+/// Fails with [`RunError::RunIdInUse`] when `run_id` (or the per-set IDs `<run_id>-<n>` a
+/// multi-set run records) is already in the system database, or its log file already exists.
+fn refuse_used_run_id(
+    ctx: &RunContext,
+    blocks: &[Block],
+    run_id: &str,
+    log_file: &std::path::Path,
+) -> Result<(), RunError> {
+    let sets = blocks.iter().filter(|b| matches!(b, Block::Elt(_))).count();
+    let mut ids = vec![run_id.to_string()];
+    if sets > 1 {
+        ids.extend((1..=sets).map(|n| format!("{run_id}-{n}")));
+    }
+    for id in &ids {
+        if let Some(old) = ctx.db.run(id)? {
+            return Err(RunError::RunIdInUse {
+                run_id: run_id.to_string(),
+                detail: format!(
+                    "the system database records run {id} of {} ({}, started {})",
+                    old.state_id,
+                    old.status.as_str(),
+                    old.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+            });
+        }
+    }
+    if log_file.exists() {
+        return Err(RunError::RunIdInUse {
+            run_id: run_id.to_string(),
+            detail: format!("its log {} already exists", log_file.display()),
+        });
     }
     Ok(())
 }

@@ -321,16 +321,15 @@ pub fn run_chain(
                 opts.logger
                     .warn(&format!("received signal {sig}: stopping every plugin"));
                 out.signal = Some(sig);
-                stop(0, n, sig, &exited, &mut out.stopped);
+                stop(0, n, signals::forwarded(sig), &exited, &mut out.stopped);
                 kill_at.get_or_insert(Instant::now() + KILL_GRACE);
             }
         }
         if let Some(deadline) = opts.deadline {
             if out.timed_out.is_none() && out.signal.is_none() && Instant::now() >= deadline {
                 let secs = started.elapsed().as_secs();
-                opts.logger.error(&format!(
-                    "timeout reached after {secs}s: stopping every plugin"
-                ));
+                opts.logger
+                    .error("the run's --timeout was reached: stopping every plugin");
                 out.timed_out = Some(secs);
                 stop(0, n, libc::SIGTERM, &exited, &mut out.stopped);
                 kill_at.get_or_insert(Instant::now() + KILL_GRACE);

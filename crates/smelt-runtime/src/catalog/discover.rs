@@ -138,7 +138,7 @@ pub(crate) fn run_bounded(
             };
             if let Some((why, sig)) = reason {
                 stopped = Some(why);
-                signal_group(pid, sig);
+                signal_group(pid, signals::forwarded(sig));
                 kill_at = Some(Instant::now() + KILL_GRACE);
             }
         }
