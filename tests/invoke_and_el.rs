@@ -681,3 +681,20 @@ fn elt_is_el_and_refuses_transforms() {
         &["extractor plugin 'target-fixture'"],
     );
 }
+
+#[test]
+fn run_command_blocks_get_the_same_words_as_invoke() {
+    let p = project();
+    let out = p.run(&["run", "util-fixture:greet"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(r#"{"args": ["hello", "big world"]"#),
+        "a value with a space stays one argument: {}",
+        text(&out)
+    );
+    assert_fails(
+        &p.run(&["run", "util-fixture:broken"]),
+        1,
+        &["$SMELT_TEST_UNSET_VARIABLE"],
+    );
+}

@@ -1,8 +1,9 @@
 //! Runs a command block: `plugin:command` from the plugin's `commands:`, or a plugin by itself.
 //!
-//! The command's `args` are expanded against the plugin's environment (so `$DBT_PROFILES_DIR`
-//! works as in Meltano), split like a shell would, and run under the same supervisor as a
-//! pipeline, with stdout and stderr going to the log.
+//! The command's `args` are split like a shell would, then each word is expanded against the
+//! plugin's environment (so `$DBT_PROFILES_DIR` works as in Meltano, and `smelt invoke` builds
+//! the same words), and run under the same supervisor as a pipeline, with stdout and stderr
+//! going to the log.
 
 use std::time::{Duration, Instant};
 
@@ -49,13 +50,9 @@ fn run(ctx: &RunContext, step: &CommandStep, block: &str) -> Result<(), RunError
         plugin,
         command.and_then(|c| c.executable.as_deref()),
     )?;
-    if let Some(c) = command {
-        let lookup = |name: &str| env.get(name).cloned().or_else(|| std::env::var(name).ok());
-        let expanded = smelt_project::expand_str(&c.args, &lookup);
-        let words = split_args(&expanded).map_err(|message| RunError::Blocks {
-            message: format!("command '{block}' has unusable args: {message}"),
-            hint: "fix the quoting of `args` under the plugin's `commands:` in meltano.yml".into(),
-        })?;
+    if let (Some(c), Some(name)) = (command, step.command.as_deref()) {
+        // The same words `smelt invoke plugin:command` builds (split, then expanded).
+        let words = crate::invoke::command_args(plugin, name, c, &env)?;
         args.extend(words.into_iter().map(Into::into));
     }
     let stage = Stage {
