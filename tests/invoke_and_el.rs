@@ -201,6 +201,22 @@ fn print_var_prints_what_the_plugin_sees_then_runs_it() {
         lines[4].contains("\"args\""),
         "the plugin ran after: {text_out}"
     );
+
+    // Before a dump too, as in Meltano.
+    let out = p.run(&[
+        "invoke",
+        "--print-var",
+        "TAP_FIXTURE_COUNT",
+        "--dump",
+        "config",
+        "tap-fixture",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        stdout(&out).starts_with("TAP_FIXTURE_COUNT=10\n{\n  \"count\": 10,"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

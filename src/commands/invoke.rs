@@ -57,6 +57,19 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> Result<i32, CliError> {
             project.sys_dir.display()
         ))
     })?;
+    if !args.print_var.is_empty() {
+        // Printed first, before a dump or the plugin's own output, as Meltano does.
+        let config = project
+            .plugin_config(plugin, None)
+            .map_err(CliError::fail)?;
+        let env = project.plugin_env(plugin, &config);
+        let lines: Vec<String> = args
+            .print_var
+            .iter()
+            .map(|v| format!("{v}={}", env_value(&env, v).unwrap_or_default()))
+            .collect();
+        print_out(&lines.join("\n"))?;
+    }
     if let Some(what) = args.dump {
         return dump(&cx, plugin, what, args.refresh_catalog, &rundir);
     }
@@ -67,14 +80,6 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> Result<i32, CliError> {
         refresh_catalog: args.refresh_catalog,
     };
     let spec = prepare_invocation(&cx, &request, &rundir).map_err(run_error)?;
-    if !args.print_var.is_empty() {
-        let lines: Vec<String> = args
-            .print_var
-            .iter()
-            .map(|v| format!("{v}={}", env_value(&spec, v).unwrap_or_default()))
-            .collect();
-        print_out(&lines.join("\n"))?;
-    }
     logger.debug(&format!(
         "invoking {} {}",
         spec.program.display(),

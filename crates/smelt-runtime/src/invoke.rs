@@ -182,13 +182,10 @@ pub fn list_commands(plugin: &Plugin) -> String {
         .join("\n")
 }
 
-/// The value of `name` as the plugin sees it: the variables smelt adds, else smelt's own
-/// environment (`--print-var`).
-pub fn env_value(spec: &LaunchSpec, name: &str) -> Option<String> {
-    spec.env
-        .get(name)
-        .cloned()
-        .or_else(|| std::env::var(name).ok())
+/// The value of `name` as a plugin with the added variables `env` sees it: `env`, else
+/// smelt's own environment (`--print-var`).
+pub fn env_value(env: &BTreeMap<String, String>, name: &str) -> Option<String> {
+    env.get(name).cloned().or_else(|| std::env::var(name).ok())
 }
 
 /// Runs `spec` in the foreground with smelt's stdin, stdout and stderr, and returns the exit
