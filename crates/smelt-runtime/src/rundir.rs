@@ -34,20 +34,36 @@ impl RunDir {
         &self.path
     }
 
-    /// Writes `bytes` to `<dir>/<plugin>/<file>` as a new 0600 file and returns its path.
+    /// Writes `bytes` to `<dir>/<plugin>/<file>` as a new 0600 file and returns its path. When
+    /// the run already wrote that file (the same plugin in two blocks of one run), the new one
+    /// goes to `<dir>/<plugin>+2/<file>` (then `+3`, ...): files are never overwritten, and `+`
+    /// cannot occur in a sanitized plugin name, so no other plugin's directory is taken.
     pub fn write_file(&self, plugin: &str, file: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        let dir = self.path.join(sanitize(plugin));
-        if !dir.exists() {
-            fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        let base = sanitize(plugin);
+        let mut n = 1u32;
+        loop {
+            let dir = match n {
+                1 => self.path.join(&base),
+                _ => self.path.join(format!("{base}+{n}")),
+            };
+            if !dir.exists() {
+                fs::DirBuilder::new().mode(0o700).create(&dir)?;
+            }
+            let path = dir.join(file);
+            let opened = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path);
+            match opened {
+                Ok(mut f) => {
+                    f.write_all(bytes)?;
+                    return Ok(path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(e),
+            }
         }
-        let path = dir.join(file);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)?;
-        f.write_all(bytes)?;
-        Ok(path)
     }
 }
 
@@ -131,9 +147,16 @@ mod tests {
                 fs::metadata(rd.path()).unwrap().permissions().mode() & 0o777,
                 0o700
             );
-            assert!(
-                rd.write_file("tap-x", "config.json", b"x").is_err(),
-                "never overwrites"
+            let again = rd.write_file("tap-x", "config.json", b"x").unwrap();
+            assert_ne!(again, f, "never overwrites");
+            assert_eq!(fs::read(&f).unwrap(), b"{\"password\":1}");
+            assert_eq!(
+                fs::metadata(again.parent().unwrap())
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o700
             );
             path = rd.path().to_path_buf();
         }
