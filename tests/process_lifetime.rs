@@ -270,3 +270,35 @@ fn sigkill_to_smelts_process_group_still_stops_every_plugin() {
     let _ = child.wait();
     assert_all_gone(&pids, "SIGKILL to smelt's process group");
 }
+
+#[test]
+fn kill_9_of_smelt_invoke_takes_the_plugin_and_its_children_with_it() {
+    let p = wrapped_project();
+    let pid_file = p.path("tap.pid");
+    let sleeper_file = p.path("sleeper.pid");
+    let mut child = p
+        .command(&["invoke", "tap-fixture"])
+        .envs([
+            ("SLEEPER_PID_FILE", sleeper_file.to_str().unwrap()),
+            ("TAP_FIXTURE_COUNT", "1000"),
+            ("TAP_FIXTURE_SLEEP_MS", "60"),
+            ("TAP_FIXTURE_PID_FILE", pid_file.to_str().unwrap()),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn smelt");
+    assert!(wait_for_file(&pid_file, 30), "the tap never started");
+    assert!(
+        wait_for_file(&sleeper_file, 10),
+        "the sleeper never started"
+    );
+    let read = |f: &Path| -> i32 { std::fs::read_to_string(f).unwrap().trim().parse().unwrap() };
+    let (tap, sleeper) = (read(&pid_file), read(&sleeper_file));
+    let wrapper = parent_of(tap).expect("the tap has a parent");
+    // SAFETY: signalling the smelt we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    assert_all_gone(&[tap, wrapper, sleeper], "kill -9 of smelt invoke");
+}

@@ -216,6 +216,8 @@ pub fn run_foreground(spec: &LaunchSpec, cwd: &Path, plugin: &Plugin) -> Result<
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
+    // Nothing outlives smelt: the plugin dies with it (see `process`).
+    crate::process::die_with_smelt(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| RunError::Launch {
         label: plugin.plugin_type.label().to_string(),
         plugin: plugin.name.clone(),
@@ -223,6 +225,11 @@ pub fn run_foreground(spec: &LaunchSpec, cwd: &Path, plugin: &Plugin) -> Result<
         hint: "check that the executable exists and is runnable".into(),
     })?;
     let pid = child.id();
+    if !interactive {
+        // Its own group: the watchdog may kill it once smelt is gone. (On a terminal it shares
+        // smelt's group, which must never be registered.)
+        crate::process::watch_group(pid);
+    }
     let (tx, rx) = mpsc::channel();
     let waiter = std::thread::spawn(move || {
         let _ = tx.send(child.wait());
