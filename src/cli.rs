@@ -289,6 +289,9 @@ pub struct InvokeArgs {
     /// running it.
     #[arg(long, value_enum)]
     pub dump: Option<InvokeDump>,
+    /// With `--dump config`: print secret values instead of redacting them.
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
     /// Run catalog discovery even when the cached catalog is still valid.
     #[arg(long)]
     pub refresh_catalog: bool,
@@ -366,6 +369,9 @@ pub struct ElArgs {
     /// Print one generated file of the pipeline instead of running it.
     #[arg(long, value_enum)]
     pub dump: Option<ElDump>,
+    /// With `--dump extractor-config|loader-config`: print secret values instead of redacting.
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
     /// The state ID to read and save state under (default: a new, timestamped ID each run,
     /// as in Meltano 4).
     #[arg(long, env = "MELTANO_STATE_ID", value_name = "ID")]

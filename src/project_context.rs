@@ -108,3 +108,20 @@ pub fn state_backend(
 ) -> Result<Arc<dyn StateBackend>, CliError> {
     smelt_runtime::state_store::open_state_backend(project, settings, db).map_err(CliError::fail)
 }
+
+/// A plugin's resolved config as JSON for `--dump` and `config print`: secrets redacted unless
+/// `unsafe_` (DESIGN.md §3: no secret reaches stdout without `--unsafe`).
+pub fn config_json(
+    project: &Project,
+    plugin: &smelt_project::Plugin,
+    unsafe_: bool,
+) -> Result<serde_json::Value, CliError> {
+    let config = project
+        .plugin_config(plugin, None)
+        .map_err(|e| CliError::fail(format!("could not dump config of {}: {e}", plugin.name)))?;
+    Ok(serde_json::Value::Object(if unsafe_ {
+        config.values
+    } else {
+        config.redacted()
+    }))
+}

@@ -151,10 +151,15 @@ fn invoke_extractor_gets_config_but_never_state() {
 }
 
 #[test]
-fn dump_config_prints_the_config_file_secrets_included() {
+fn dump_config_prints_the_config_file_secrets_only_with_unsafe() {
     let p = project();
     let out = p.run(&["invoke", "--dump", "config", "tap-fixture"]);
     assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        stdout(&out),
+        "{\n  \"count\": 10,\n  \"state_every\": 5,\n  \"password\": \"(redacted)\"\n}\n"
+    );
+    let out = p.run(&["invoke", "--unsafe", "--dump", "config", "tap-fixture"]);
     assert_eq!(
         stdout(&out),
         "{\n  \"count\": 10,\n  \"state_every\": 5,\n  \"password\": \"hunter2\"\n}\n"
@@ -574,6 +579,20 @@ fn el_dumps_configs_and_dry_runs_nothing() {
     assert_eq!(stdout(&out), "{\n  \"path\": \"out.jsonl\"\n}\n");
     let out = p.run(&[
         "el",
+        "--dump",
+        "extractor-config",
+        "tap-fixture",
+        "target-fixture",
+    ]);
+    assert!(
+        stdout(&out).contains("\"password\": \"(redacted)\""),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains("hunter2"), "{}", text(&out));
+    let out = p.run(&[
+        "el",
+        "--unsafe",
         "--dump",
         "extractor-config",
         "tap-fixture",

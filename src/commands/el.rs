@@ -17,7 +17,7 @@ use super::invoke::{check_install_flags, find_plugin, no_catalog, run_error};
 use super::print_out;
 use crate::cli::{Cli, ElArgs, ElDump, TransformMode};
 use crate::project_context::{
-    load_project, logger, open_systemdb, project_settings, state_backend, CliError,
+    config_json, load_project, logger, open_systemdb, project_settings, state_backend, CliError,
 };
 
 /// Runs (or dumps, or dry-runs) the pipeline and returns the exit code. `transform` is
@@ -97,7 +97,7 @@ pub fn run(
         deadline: timeout.map(|t| Instant::now() + t),
     };
     if let Some(what) = args.dump {
-        return dump(&ctx, &tap, target, what);
+        return dump(&ctx, &tap, target, what, args.unsafe_);
     }
     let blocks = [Block::Elt(EltSet {
         extractor: &tap,
@@ -171,16 +171,17 @@ fn dry_run(
 }
 
 /// `--dump catalog|state|extractor-config|loader-config`: the file the pipeline would give the
-/// plugin, printed as Meltano writes it (`json.dumps(…, indent=2)`; configs include secrets,
-/// as Meltano's dump does; a state file from `--state` is printed as it is).
-fn dump(ctx: &RunContext, tap: &Plugin, target: &Plugin, what: ElDump) -> Result<i32, CliError> {
+/// plugin, printed as Meltano writes it (`json.dumps(…, indent=2)`; secrets are redacted unless
+/// `--unsafe`, where Meltano prints them; a state file from `--state` is printed as it is).
+fn dump(
+    ctx: &RunContext,
+    tap: &Plugin,
+    target: &Plugin,
+    what: ElDump,
+    unsafe_: bool,
+) -> Result<i32, CliError> {
     let (project, options) = (ctx.project, &ctx.options);
-    let config_of = |p: &Plugin| -> Result<serde_json::Value, CliError> {
-        let config = project
-            .plugin_config(p, None)
-            .map_err(|e| CliError::fail(format!("could not dump config of {}: {e}", p.name)))?;
-        Ok(serde_json::Value::Object(config.values))
-    };
+    let config_of = |p: &Plugin| config_json(project, p, unsafe_);
     let value = match what {
         ElDump::ExtractorConfig => config_of(tap)?,
         ElDump::LoaderConfig => config_of(target)?,

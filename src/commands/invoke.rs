@@ -13,7 +13,7 @@ use smelt_state::pyjson::{dumps, PyJsonStyle};
 
 use super::print_out;
 use crate::cli::{Cli, InstallFlags, InvokeArgs, InvokeDump};
-use crate::project_context::{load_project, logger, CliError};
+use crate::project_context::{config_json, load_project, logger, CliError};
 
 /// Runs the plugin and returns its exit code (or prints what was asked for).
 pub fn run(cli: &Cli, args: &InvokeArgs) -> Result<i32, CliError> {
@@ -71,7 +71,14 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> Result<i32, CliError> {
         print_out(&lines.join("\n"))?;
     }
     if let Some(what) = args.dump {
-        return dump(&cx, plugin, what, args.refresh_catalog, &rundir);
+        return dump(
+            &cx,
+            plugin,
+            what,
+            args.refresh_catalog,
+            &rundir,
+            args.unsafe_,
+        );
     }
     let request = InvokeRequest {
         plugin,
@@ -154,14 +161,10 @@ fn dump(
     what: InvokeDump,
     refresh_catalog: bool,
     rundir: &RunDir,
+    unsafe_: bool,
 ) -> Result<i32, CliError> {
     let value = match what {
-        InvokeDump::Config => {
-            let config = cx.project.plugin_config(plugin, None).map_err(|e| {
-                CliError::fail(format!("could not dump config of {}: {e}", plugin.name))
-            })?;
-            serde_json::Value::Object(config.values)
-        }
+        InvokeDump::Config => config_json(cx.project, plugin, unsafe_)?,
         InvokeDump::Catalog => {
             if plugin.plugin_type != PluginType::Extractor {
                 return Err(CliError::fail(format!(
