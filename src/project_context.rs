@@ -78,6 +78,38 @@ pub fn load_project_in(cli: &Cli, environment: EnvironmentChoice) -> Result<Proj
     Ok(project)
 }
 
+/// Loads the project for commands that, like Meltano's `config` and `select`, use an
+/// environment only when one is asked for: `--environment`, or `MELTANO_ENVIRONMENT` from the
+/// process environment or `.env`. `default_environment` is ignored, with Meltano's note.
+pub fn load_project_explicit_env(cli: &Cli, command: &str) -> Result<Project, CliError> {
+    if cli.no_environment {
+        return load_project_in(cli, EnvironmentChoice::NoEnvironment);
+    }
+    if let Some(name) = &cli.environment {
+        return load_project_in(cli, EnvironmentChoice::Named(name.clone()));
+    }
+    if let Ok(name) = std::env::var("MELTANO_ENVIRONMENT") {
+        if !name.trim().is_empty() {
+            return load_project_in(cli, EnvironmentChoice::Named(name));
+        }
+    }
+    let project = load_project_in(cli, EnvironmentChoice::NoEnvironment)?;
+    if let Some(name) = project
+        .dotenv()
+        .get("MELTANO_ENVIRONMENT")
+        .filter(|n| !n.trim().is_empty())
+    {
+        let name = name.clone();
+        return load_project_in(cli, EnvironmentChoice::Named(name));
+    }
+    if let Some(default) = project.default_environment.as_deref() {
+        logger(cli)?.info(&format!(
+            "The default environment '{default}' will be ignored for `smelt {command}`. To configure a specific environment, please use the option `--environment=<environment name>`."
+        ));
+    }
+    Ok(project)
+}
+
 /// The project settings, typed and validated: a command that acts on them resolves them here,
 /// once, before it starts anything.
 pub fn project_settings(project: &Project) -> Result<ProjectSettings, CliError> {
@@ -124,4 +156,25 @@ pub fn config_json(
     } else {
         config.redacted()
     }))
+}
+
+/// The context a run (`run`, `el`) executes in: the project, its typed settings, the system
+/// database and state backend, the flags, and the deadline computed once from `--timeout`.
+pub fn run_context<'p>(
+    project: &'p Project,
+    logger: Logger,
+    db: Arc<SystemDb>,
+    settings: ProjectSettings,
+    options: smelt_runtime::RunOptions,
+) -> Result<smelt_runtime::RunContext<'p>, CliError> {
+    let deadline = options.timeout.map(|t| std::time::Instant::now() + t);
+    Ok(smelt_runtime::RunContext {
+        project,
+        logger,
+        state: state_backend(project, &settings, &db)?,
+        db,
+        settings,
+        options,
+        deadline,
+    })
 }

@@ -423,3 +423,36 @@ fn config_test_checks_extractors_and_loaders() {
         &["target-fixture rejected a one-record stream (exit 5)"],
     );
 }
+
+#[test]
+fn environments_are_added_listed_and_removed_keeping_comments() {
+    let p = project();
+    let out = stdout(&p.run(&["environment", "add", "staging"]));
+    assert_eq!(out.trim(), "Created new environment 'staging'");
+    let yml = std::fs::read_to_string(p.path("meltano.yml")).unwrap();
+    assert!(yml.contains("- name: prod\n- name: staging\n"), "{yml}");
+    assert!(yml.contains("- name: dev   # local work"), "{yml}");
+    assert_fails(
+        &p.run(&["environment", "add", "staging"]),
+        1,
+        &["already exists"],
+    );
+    assert_eq!(
+        stdout(&p.run(&["environment", "list"])),
+        "dev\nprod\nstaging\n"
+    );
+    let out = stdout(&p.run(&["environment", "remove", "prod"]));
+    assert_eq!(out.trim(), "Removed environment 'prod'");
+    assert_eq!(stdout(&p.run(&["environment", "list"])), "dev\nstaging\n");
+    assert_fails(
+        &p.run(&["environment", "remove", "nope"]),
+        1,
+        &["'nope' was not found", "dev, staging"],
+    );
+    let yml = std::fs::read_to_string(p.path("meltano.yml")).unwrap();
+    assert_eq!(
+        yml,
+        COMMENTED_YML.replace("- name: prod\n", "- name: staging\n"),
+        "only the edited entries changed"
+    );
+}

@@ -6,22 +6,24 @@ use std::io::IsTerminal;
 
 use serde_json::Value;
 use smelt_project::{
-    edit_dotenv, meltano_setting, plugin_store_namespace, write_project_file, EnvironmentChoice,
+    edit_dotenv, edit_yaml_file, meltano_setting, plugin_store_namespace, write_project_file,
     Plugin, PluginType, Project, ResolvedConfig, SettingDef, SettingKind, SettingOwner,
-    SettingSource, StoreChoice, WriteTarget, YamlEditor, MELTANO_STORE_NAMESPACE,
+    SettingSource, StoreChoice, WriteTarget, MELTANO_STORE_NAMESPACE,
 };
 
 use super::print_out;
 use super::pyrepr::py_repr;
 use crate::cli::{Cli, ConfigArgs, ConfigCommand, ConfigFormat, StoreArg};
-use crate::project_context::{load_project_in, logger, open_systemdb, project_settings, CliError};
+use crate::project_context::{
+    load_project_explicit_env, logger, open_systemdb, project_settings, CliError,
+};
 
 /// Shown instead of a secret by `config print` (Meltano's mask).
 const MASK: &str = "*****";
 
 /// Runs a `config` subcommand.
 pub fn run(cli: &Cli, args: &ConfigArgs) -> Result<i32, CliError> {
-    let mut project = load_project_in(cli, config_environment(cli))?;
+    let mut project = load_project_explicit_env(cli, "config")?;
     let db = open_systemdb(&mut project)?;
     let unsafe_ = args.unsafe_ || args.command.unsafe_flag();
     match &args.command {
@@ -157,21 +159,6 @@ fn test(
         smelt_runtime::config_test::TestOutcome::Invalid(why) => Err(CliError::fail(format!(
             "Plugin configuration is invalid: {why}"
         ))),
-    }
-}
-
-/// `config` uses an environment only when one is asked for (`--environment` or
-/// `MELTANO_ENVIRONMENT`): like Meltano, it ignores `default_environment`.
-fn config_environment(cli: &Cli) -> EnvironmentChoice {
-    if cli.no_environment {
-        return EnvironmentChoice::NoEnvironment;
-    }
-    if let Some(name) = &cli.environment {
-        return EnvironmentChoice::Named(name.clone());
-    }
-    match std::env::var("MELTANO_ENVIRONMENT") {
-        Ok(name) if !name.trim().is_empty() => EnvironmentChoice::Named(name),
-        _ => EnvironmentChoice::NoEnvironment,
     }
 }
 
@@ -402,23 +389,15 @@ fn write_setting(
             let yt = project
                 .yaml_target(owner, &def.name, target)
                 .map_err(CliError::fail)?;
-            let text = std::fs::read_to_string(&yt.file).map_err(|e| {
-                CliError::fail(format!("could not read {}: {e}", yt.file.display()))
-            })?;
-            let mut editor = YamlEditor::new(text, &yt.shown);
             let plugin_name = match owner {
                 SettingOwner::Plugin(p) => p.name.as_str(),
                 SettingOwner::Project => "meltano",
             };
-            let changed = match value {
-                Some(v) => yt.set(&mut editor, plugin_name, v).map(|()| true),
-                None => yt.remove(&mut editor),
-            }
-            .map_err(CliError::fail)?;
-            if changed {
-                write_project_file(&yt.file, editor.text()).map_err(CliError::fail)?;
-            }
-            Ok(changed)
+            edit_yaml_file(&yt.file, &yt.shown, |editor| match value {
+                Some(v) => yt.set(editor, plugin_name, v).map(|()| true),
+                None => yt.remove(editor),
+            })
+            .map_err(CliError::fail)
         }
     }
 }
@@ -447,13 +426,8 @@ fn reset_store(
                     .yaml_target(owner, "", target)
                     .map_err(CliError::fail)?;
                 if yt.new_entry_list.is_none() {
-                    let text = std::fs::read_to_string(&yt.file).map_err(|e| {
-                        CliError::fail(format!("could not read {}: {e}", yt.file.display()))
-                    })?;
-                    let mut editor = YamlEditor::new(text, &yt.shown);
-                    if editor.remove(&yt.path).map_err(CliError::fail)? {
-                        write_project_file(&yt.file, editor.text()).map_err(CliError::fail)?;
-                    }
+                    edit_yaml_file(&yt.file, &yt.shown, |editor| editor.remove(&yt.path))
+                        .map_err(CliError::fail)?;
                 }
             }
             SettingOwner::Project => {

@@ -2,7 +2,7 @@
 //! run engine, with Meltano's `el` flags (`--state-id`, `--select`/`--exclude`, `--catalog`,
 //! `--state`, `--dump`, `--dry`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use smelt_project::{Plugin, PluginType, Project};
 use smelt_runtime::catalog::{extractor_catalog, CatalogContext, CatalogOptions};
@@ -17,7 +17,7 @@ use super::invoke::{check_install_flags, find_plugin, no_catalog, run_error};
 use super::print_out;
 use crate::cli::{Cli, ElArgs, ElDump, TransformMode};
 use crate::project_context::{
-    config_json, load_project, logger, open_systemdb, project_settings, state_backend, CliError,
+    config_json, load_project, logger, open_systemdb, project_settings, run_context, CliError,
 };
 
 /// Runs (or dumps, or dry-runs) the pipeline and returns the exit code. `transform` is
@@ -87,15 +87,7 @@ pub fn run(
         state_id: Some(state_id.clone()),
         ..RunOptions::default()
     };
-    let ctx = RunContext {
-        project: &project,
-        logger,
-        state: state_backend(&project, &settings, &db)?,
-        db,
-        settings,
-        options,
-        deadline: timeout.map(|t| Instant::now() + t),
-    };
+    let ctx = run_context(&project, logger, db, settings, options)?;
     if let Some(what) = args.dump {
         return dump(&ctx, &tap, target, what, args.unsafe_);
     }

@@ -2,7 +2,7 @@
 //! lossless editor, so comments and layout outside the entry stay as they were.
 
 use serde_json::{json, Value};
-use smelt_project::{write_project_file, EnvironmentChoice, PathSeg, Project, YamlEditor};
+use smelt_project::{edit_yaml_file, EnvironmentChoice, PathSeg, Project, YamlEditor};
 
 use super::print_out;
 use crate::cli::{Cli, EnvironmentCommand};
@@ -93,9 +93,11 @@ fn edit_main_file(
         ));
     }
     let path = project.root.join(smelt_project::PROJECT_FILE);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| CliError::fail(format!("could not read {}: {e}", path.display())))?;
-    let mut editor = YamlEditor::new(text, smelt_project::PROJECT_FILE);
-    edit(&mut editor).map_err(CliError::fail)?;
-    write_project_file(&path, editor.text()).map_err(CliError::fail)
+    edit_yaml_file(
+        &path,
+        std::path::Path::new(smelt_project::PROJECT_FILE),
+        |editor| edit(editor).map(|()| true),
+    )
+    .map(|_| ())
+    .map_err(CliError::fail)
 }

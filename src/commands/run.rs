@@ -1,14 +1,14 @@
 //! `smelt run BLOCK…`: parse the blocks, run them, print the summary.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use smelt_runtime::error::RunError;
-use smelt_runtime::{parse_blocks, run_blocks, summary, RunContext, RunOptions};
+use smelt_runtime::{parse_blocks, run_blocks, summary, RunOptions};
 
 use super::print_out;
 use crate::cli::{Cli, RunArgs};
 use crate::project_context::{
-    load_project, logger, open_systemdb, project_settings, state_backend, CliError,
+    load_project, logger, open_systemdb, project_settings, run_context, CliError,
 };
 
 /// Runs the blocks and returns the exit code.
@@ -42,25 +42,18 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
         uuid_like(id)?;
     }
     let timeout = args.timeout.map(Duration::from_secs);
-    let ctx = RunContext {
-        project: &project,
-        logger,
-        state: state_backend(&project, &settings, &db)?,
-        db,
-        settings,
-        options: RunOptions {
-            full_refresh: args.full_refresh,
-            no_state_update: args.no_state_update,
-            state_strategy,
-            force: args.force,
-            run_id: args.run_id.clone(),
-            state_id_suffix: args.state_id_suffix.clone(),
-            timeout,
-            refresh_catalog: args.refresh_catalog,
-            state_id: None,
-        },
-        deadline: timeout.map(|t| Instant::now() + t),
+    let options = RunOptions {
+        full_refresh: args.full_refresh,
+        no_state_update: args.no_state_update,
+        state_strategy,
+        force: args.force,
+        run_id: args.run_id.clone(),
+        state_id_suffix: args.state_id_suffix.clone(),
+        timeout,
+        refresh_catalog: args.refresh_catalog,
+        state_id: None,
     };
+    let ctx = run_context(&project, logger, db, settings, options)?;
     let (report, result) = run_blocks(&ctx, &blocks);
     // The run has happened either way; a closed stdout must not change its exit code. A
     // refused run ID started nothing, and its summary would point at the earlier run's log.

@@ -10,10 +10,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use smelt_project::{
-    find_project_root, parse_yaml, EnvironmentChoice, LoadOptions, PathSeg, Plugin, PluginType,
-    Project, YamlEditor,
-};
+use smelt_project::{parse_yaml, PathSeg, Plugin, PluginType, Project, YamlEditor};
 use smelt_runtime::catalog::{extractor_catalog, list_selection, CatalogContext, CatalogOptions};
 use smelt_runtime::launch::prepare;
 use smelt_runtime::rundir::RunDir;
@@ -22,12 +19,12 @@ use smelt_singer::catalog::SelectionType;
 
 use super::print_out;
 use crate::cli::{Cli, SelectArgs};
-use crate::project_context::{logger, CliError};
+use crate::project_context::{load_project_explicit_env, logger, CliError};
 
 /// Runs `smelt select` and returns the exit code.
 pub fn run(cli: &Cli, args: &SelectArgs) -> Result<i32, CliError> {
     let log = logger(cli)?;
-    let project = load_select_project(cli, &log)?;
+    let project = load_project_explicit_env(cli, "select")?;
     let tap = find_extractor(&project, &args.extractor)?;
     if args.clear {
         return clear(&project, tap, &log);
@@ -36,52 +33,6 @@ pub fn run(cli: &Cli, args: &SelectArgs) -> Result<i32, CliError> {
         return list(&project, tap, args, &log);
     }
     update(&project, tap, args, &log)
-}
-
-/// Loads the project with the environment `select` uses: an explicit one only.
-fn load_select_project(cli: &Cli, log: &Logger) -> Result<Project, CliError> {
-    let load = |environment: EnvironmentChoice| -> Result<Project, CliError> {
-        let root = find_project_root(cli.cwd.as_deref()).map_err(CliError::fail)?;
-        let native = smelt_plugins::native_definitions();
-        let project = Project::load(
-            &root,
-            &LoadOptions {
-                environment,
-                native: &native,
-            },
-        )
-        .map_err(CliError::fail)?;
-        for w in &project.warnings {
-            log.warn(w);
-        }
-        Ok(project)
-    };
-    if cli.no_environment {
-        return load(EnvironmentChoice::NoEnvironment);
-    }
-    if let Some(name) = &cli.environment {
-        return load(EnvironmentChoice::Named(name.clone()));
-    }
-    if let Ok(name) = std::env::var("MELTANO_ENVIRONMENT") {
-        if !name.trim().is_empty() {
-            return load(EnvironmentChoice::Named(name));
-        }
-    }
-    let project = load(EnvironmentChoice::NoEnvironment)?;
-    if let Some(name) = project
-        .dotenv()
-        .get("MELTANO_ENVIRONMENT")
-        .filter(|n| !n.trim().is_empty())
-    {
-        let name = name.clone();
-        return load(EnvironmentChoice::Named(name));
-    }
-    if let Some(default) = project.default_environment.as_deref() {
-        log.info(&format!(
-            "The default environment '{default}' will be ignored for `smelt select`. To configure a specific environment, please use the option `--environment=<environment name>`."
-        ));
-    }
-    Ok(project)
 }
 
 /// The extractor called `name`, or an error naming the extractors there are.
@@ -425,35 +376,7 @@ fn clear(project: &Project, tap: &Plugin, log: &Logger) -> Result<i32, CliError>
     Ok(0)
 }
 
-/// Replaces `path` with `text` through a temporary file and a rename, keeping its mode, so a
-/// crash never leaves a half-written project file.
+/// Writes a project file atomically (the library's temp file + rename, mode kept).
 fn write_project_file(path: &Path, text: &str) -> Result<(), CliError> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let fail = |e: std::io::Error| CliError::fail(format!("cannot write {}: {e}", path.display()));
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o644);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.smelt-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
-    Ok(())
+    smelt_project::write_project_file(path, text).map_err(CliError::fail)
 }

@@ -277,6 +277,23 @@ impl YamlTarget {
     }
 }
 
+/// Reads the YAML file at `file` (shown as `shown` in errors), applies `edit` with the lossless
+/// editor, and writes it back atomically when `edit` says it changed something. Every command
+/// that changes meltano.yml or an included file goes through here.
+pub fn edit_yaml_file(
+    file: &Path,
+    shown: &Path,
+    edit: impl FnOnce(&mut YamlEditor) -> Result<bool, ProjectError>,
+) -> Result<bool, ProjectError> {
+    let text = std::fs::read_to_string(file).map_err(|e| ProjectError::io("read", file, e))?;
+    let mut editor = YamlEditor::new(text, shown);
+    if !edit(&mut editor)? {
+        return Ok(false);
+    }
+    write_project_file(file, editor.text())?;
+    Ok(true)
+}
+
 /// Rewrites `.env` text so `var` holds `value` (or is gone with `None`), keeping every other
 /// line, comment and blank line as it was. Values are single-quoted as Meltano writes them.
 pub fn edit_dotenv(text: &str, var: &str, value: Option<&str>) -> String {

@@ -38,7 +38,8 @@ mod yaml;
 mod yaml_edit;
 
 pub use config_write::{
-    edit_dotenv, write_project_file, SettingOwner, StoreChoice, WriteTarget, YamlTarget,
+    edit_dotenv, edit_yaml_file, write_project_file, SettingOwner, StoreChoice, WriteTarget,
+    YamlTarget,
 };
 pub use dotenv::{parse_dotenv, DotEnv};
 pub use env_names::env_var_name;
