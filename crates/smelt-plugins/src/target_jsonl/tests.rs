@@ -4,17 +4,17 @@ use super::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-/// The shared conformance streams; a missing directory fails loudly.
+/// The vendored conformance streams (tests/conformance); a missing directory fails loudly.
 fn conformance_dir() -> PathBuf {
     let dir = match std::env::var_os("SMELT_CONFORMANCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance"),
     }
     .join("sdk-target-streams");
     assert!(
         dir.is_dir(),
         "conformance data missing: expected the Singer SDK target streams at {} \
-         (they live in ../shared/conformance next to the repository, or set SMELT_CONFORMANCE_DIR)",
+         (the repository vendors them in tests/conformance; or set SMELT_CONFORMANCE_DIR)",
         dir.display()
     );
     dir
