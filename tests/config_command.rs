@@ -257,7 +257,7 @@ fn environment_blocks_receive_plugin_settings_when_an_environment_is_chosen() {
     assert_eq!(base["host"], "db.internal");
     let listed = stdout(&p.run(&["--environment", "prod", "config", "list", "tap-db"]));
     assert!(
-        listed.contains("current value: 'prod-db' (from the active environment at meltano.yml:"),
+        listed.contains("current value: 'prod-db' (from the active environment in `meltano.yml` at meltano.yml:"),
         "{listed}"
     );
 }

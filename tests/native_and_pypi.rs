@@ -4,7 +4,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use common::{read_jsonl, text, TestProject};
 
@@ -94,37 +93,9 @@ fn native_plugin_runs_standalone() {
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
 }
 
-/// A virtualenv with PyPI's `target-jsonl`, built once per test binary run under target/.
-fn pypi_target_jsonl() -> &'static PathBuf {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("venv-target-jsonl");
-        let exe = venv.join("bin/target-jsonl");
-        if !exe.exists() {
-            let ok = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .expect("python3 is needed for this test: install Python 3 with venv")
-                .success();
-            assert!(ok, "creating a venv failed: install python3-venv");
-            let out = Command::new(venv.join("bin/pip"))
-                .args([
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "target-jsonl==0.1.4",
-                ])
-                .output()
-                .expect("running pip");
-            assert!(
-                out.status.success(),
-                "pip install target-jsonl failed (is PyPI reachable?): {}",
-                text(&out)
-            );
-        }
-        exe
-    })
+/// A virtualenv with PyPI's `target-jsonl`, built once under target/.
+fn pypi_target_jsonl() -> PathBuf {
+    common::pypi_venv("venv-target-jsonl", "target-jsonl==0.1.4", "target-jsonl")
 }
 
 #[test]

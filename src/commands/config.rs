@@ -529,11 +529,13 @@ fn render_list(
     };
     let configured =
         |d: &SettingDef| matches!(resolved.source(&d.name), Some(s) if s != SettingSource::Default);
-    let visible: Vec<&SettingDef> = resolved
+    // Meltano lists each group in name order.
+    let mut visible: Vec<&SettingDef> = resolved
         .settings
         .iter()
         .filter(|d| !d.hidden && matches(d))
         .collect();
+    visible.sort_by(|a, b| a.name.cmp(&b.name));
     let show_all = all || filter.is_some();
     let mut out = Vec::new();
     let mut group = |title: &str, rows: Vec<String>| {

@@ -229,3 +229,41 @@ pub fn psql(sql: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// A virtualenv under target/ holding the PyPI `requirement`, created on first use and reused
+/// by later runs (a marker file records what was installed); returns `bin/<exe>`. Installs are
+/// serialised within a test binary, and a failure says what to check.
+pub fn pypi_venv(dir_name: &str, requirement: &str, exe: &str) -> PathBuf {
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir_name);
+    let program = venv.join("bin").join(exe);
+    let marker = venv.join(".smelt-test-installed");
+    if program.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(requirement) {
+        return program;
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .expect("python3 is needed for this test: install Python 3 with venv")
+        .success();
+    assert!(ok, "creating a venv failed: install python3-venv");
+    let out = Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            requirement,
+        ])
+        .output()
+        .expect("running pip");
+    assert!(
+        out.status.success(),
+        "pip install {requirement} failed (is PyPI reachable?): {}",
+        text(&out)
+    );
+    std::fs::write(&marker, requirement).expect("write the venv marker");
+    program
+}

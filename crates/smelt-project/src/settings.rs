@@ -165,9 +165,10 @@ impl ResolvedConfig {
                 Some(v) => format!("from the {v} variable in `.env`"),
                 None => "from `.env`".to_string(),
             },
-            SettingSource::Environment => {
-                format!("from the active environment{}", at(&origin.location))
-            }
+            SettingSource::Environment => format!(
+                "from the active environment in `meltano.yml`{}",
+                at(&origin.location)
+            ),
             SettingSource::MeltanoYml => format!("from `meltano.yml`{}", at(&origin.location)),
             SettingSource::SystemDb => "from the system database".to_string(),
             SettingSource::Inherited => match origin.parent {
