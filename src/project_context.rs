@@ -59,23 +59,58 @@ pub fn load_project(cli: &Cli) -> Result<Project, CliError> {
 /// Like [`load_project`] with the environment chosen by the caller (`config` ignores the
 /// default environment, as Meltano does).
 pub fn load_project_in(cli: &Cli, environment: EnvironmentChoice) -> Result<Project, CliError> {
-    let root = find_project_root(cli.cwd.as_deref()).map_err(CliError::fail)?;
+    let project = read_project(cli, environment).map_err(CliError::fail)?;
+    warn_about(cli, &project)?;
+    Ok(project)
+}
+
+/// Finds and reads the project, with the native plugin definitions.
+fn read_project(
+    cli: &Cli,
+    environment: EnvironmentChoice,
+) -> Result<Project, smelt_project::ProjectError> {
+    let root = find_project_root(cli.cwd.as_deref())?;
     let native = smelt_plugins::native_definitions();
-    let project = Project::load(
+    Project::load(
         &root,
         &LoadOptions {
             environment,
             native: &native,
         },
     )
-    .map_err(CliError::fail)?;
+}
+
+/// Prints what loading the project warned about.
+fn warn_about(cli: &Cli, project: &Project) -> Result<(), CliError> {
     if !project.warnings.is_empty() {
         let log = logger(cli)?;
         for w in &project.warnings {
             log.warn(w);
         }
     }
-    Ok(project)
+    Ok(())
+}
+
+/// Loads the project for `state`: state IDs are given in full, so no environment is needed.
+/// An explicitly chosen environment must exist; a `default_environment` (or
+/// `MELTANO_ENVIRONMENT`) naming one that does not is only a warning here.
+pub fn load_project_for_state(cli: &Cli) -> Result<Project, CliError> {
+    if cli.environment.is_some() || cli.no_environment {
+        return load_project(cli);
+    }
+    match read_project(cli, EnvironmentChoice::Default) {
+        Err(e @ smelt_project::ProjectError::UnknownEnvironment { .. }) => {
+            logger(cli)?.warn(&format!(
+                "{e}\n  (state commands need no environment: continuing without one)"
+            ));
+            load_project_in(cli, EnvironmentChoice::NoEnvironment)
+        }
+        other => {
+            let project = other.map_err(CliError::fail)?;
+            warn_about(cli, &project)?;
+            Ok(project)
+        }
+    }
 }
 
 /// Loads the project for commands that, like Meltano's `config` and `select`, use an

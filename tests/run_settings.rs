@@ -54,3 +54,31 @@ fn summary_names_a_file_destination_but_never_a_database_setting() {
     assert!(shown.contains("output: "), "{shown}");
     assert!(shown.contains("out.jsonl"), "{shown}");
 }
+
+#[test]
+fn state_commands_need_no_environment() {
+    let p = TestProject::new("default_environment: gone\nplugins: {}\n");
+    let out = p.run(&["state", "list"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("continuing without one"),
+        "{}",
+        text(&out)
+    );
+    let set = p.run(&[
+        "state",
+        "set",
+        "--force",
+        "prod:tap-to-target",
+        r#"{"singer_state": {"a": 1}}"#,
+    ]);
+    assert!(set.status.success(), "{}", text(&set));
+    let get = p.run(&["state", "get", "prod:tap-to-target"]);
+    assert_eq!(
+        String::from_utf8_lossy(&get.stdout).trim(),
+        r#"{"singer_state":{"a":1}}"#
+    );
+    // An environment asked for explicitly must exist.
+    let explicit = p.run(&["--environment", "gone", "state", "list"]);
+    assert_eq!(explicit.status.code(), Some(1), "{}", text(&explicit));
+}

@@ -13,12 +13,12 @@ use smelt_state::{StateBackend, StateError};
 use super::print_out;
 use crate::cli::{Cli, ExportFormatArg, GetFormat, StateCommand};
 use crate::project_context::{
-    load_project, open_systemdb, project_settings, state_backend, CliError,
+    load_project_for_state, open_systemdb, project_settings, state_backend, CliError,
 };
 
 /// Runs a state subcommand.
 pub fn run(cli: &Cli, cmd: &StateCommand) -> Result<i32, CliError> {
-    let mut project = load_project(cli)?;
+    let mut project = load_project_for_state(cli)?;
     let db = open_systemdb(&mut project)?;
     let settings = project_settings(&project)?;
     let backend = state_backend(&project, &settings, &db)?;
