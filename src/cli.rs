@@ -18,17 +18,26 @@ pub struct Cli {
     /// Run without any environment (no state is read or saved).
     #[arg(long, global = true, conflicts_with = "environment")]
     pub no_environment: bool,
-    /// Console log level: debug, info, warning, error.
+    /// Console log level: debug, info, warning, error (critical counts as error).
     #[arg(
         long,
         global = true,
         env = "MELTANO_CLI_LOG_LEVEL",
-        default_value = "info"
+        default_value = "info",
+        value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<smelt_runtime::LogLevel>())
     )]
-    pub log_level: String,
+    pub log_level: smelt_runtime::LogLevel,
     /// Console log format: text or json.
-    #[arg(long, global = true, default_value = "text")]
-    pub log_format: String,
+    #[arg(
+        long,
+        global = true,
+        default_value = "text",
+        value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<smelt_runtime::LogFormat>())
+    )]
+    pub log_format: smelt_runtime::LogFormat,
+    /// System database URI for this command (over `database_uri` and `MELTANO_DATABASE_URI`).
+    #[arg(long, global = true, value_name = "URI")]
+    pub database_uri: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use smelt_project::{find_project_root, EnvironmentChoice, LoadOptions, Project, ProjectSettings};
-use smelt_runtime::{LogFormat, LogLevel, Logger};
+use smelt_runtime::Logger;
 use smelt_state::StateBackend;
 use smelt_systemdb::SystemDb;
 
@@ -38,8 +38,7 @@ impl CliError {
 
 /// Builds the console logger from the global flags.
 pub fn logger(cli: &Cli) -> Result<Logger, CliError> {
-    let level: LogLevel = cli.log_level.parse().map_err(CliError::usage)?;
-    let format: LogFormat = cli.log_format.parse().map_err(CliError::usage)?;
+    let (level, format) = (cli.log_level, cli.log_format);
     Ok(Logger::new(level, format))
 }
 
@@ -71,13 +70,17 @@ fn read_project(
 ) -> Result<Project, smelt_project::ProjectError> {
     let root = find_project_root(cli.cwd.as_deref())?;
     let native = smelt_plugins::native_definitions();
-    Project::load(
+    let mut project = Project::load(
         &root,
         &LoadOptions {
             environment,
             native: &native,
         },
-    )
+    )?;
+    if let Some(uri) = &cli.database_uri {
+        project.set_cli_setting("database_uri", serde_json::Value::String(uri.clone()));
+    }
+    Ok(project)
 }
 
 /// Prints what loading the project warned about.

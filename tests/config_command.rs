@@ -456,3 +456,34 @@ fn environments_are_added_listed_and_removed_keeping_comments() {
         "only the edited entries changed"
     );
 }
+
+#[test]
+fn command_line_settings_win_and_enumerated_flags_are_checked_when_parsed() {
+    let p = project();
+    let out = stdout(&p.run_env(
+        &[
+            "--database-uri",
+            "sqlite:///elsewhere.db",
+            "config",
+            "list",
+            "meltano",
+            "--filter",
+            "database_uri",
+        ],
+        &[("MELTANO_DATABASE_URI", "sqlite:///from-env.db")],
+    ));
+    assert!(
+        out.contains("database_uri [env: MELTANO_DATABASE_URI] current value: 'sqlite:///elsewhere.db' (from the command line)"),
+        "{out}"
+    );
+    assert_fails(
+        &p.run(&["--log-level", "loud", "config", "list", "tap-db"]),
+        2,
+        &["loud"],
+    );
+    assert_fails(
+        &p.run(&["--log-format", "xml", "config", "list", "tap-db"]),
+        2,
+        &["xml"],
+    );
+}
