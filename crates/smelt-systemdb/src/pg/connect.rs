@@ -5,21 +5,17 @@ use std::error::Error as _;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use postgres::config::{Host, SslMode};
-use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls};
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Config;
 
+use super::client::{PgClient, PgError};
 use crate::uri::redact;
-use crate::{DbError, BUSY_TIMEOUT};
+use crate::{DbError, DbTimeouts, BUSY_TIMEOUT};
 
-/// How long we keep retrying a server that refuses connections (e.g. still starting).
-pub(crate) const CONNECT_PATIENCE: Duration = Duration::from_secs(5);
-/// The first pause between attempts; it doubles up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// The longest pause between attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
-/// Per-attempt TCP connect timeout unless the URI sets `connect_timeout`.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Idle time before TCP keepalive probes start (libpq's default is the system's, often 2 h):
+/// a server host that vanished is noticed within about a minute even between statements.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 /// PostgreSQL's default port.
 const DEFAULT_PORT: u16 = 5432;
 
@@ -32,7 +28,7 @@ pub(crate) fn parse(uri: &str) -> Result<(Config, String), DbError> {
     };
     let mut config: Config = uri
         .parse()
-        .map_err(|e: postgres::Error| invalid(describe(&e)))?;
+        .map_err(|e: tokio_postgres::Error| invalid(describe(&e)))?;
     if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
         return Err(invalid(
             "it names no host (write postgresql://user@host:port/db)".to_string(),
@@ -45,8 +41,8 @@ pub(crate) fn parse(uri: &str) -> Result<(Config, String), DbError> {
                 .to_string(),
         ));
     }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(ATTEMPT_TIMEOUT);
+    if config.get_keepalives_idle() > KEEPALIVE_IDLE {
+        config.keepalives_idle(KEEPALIVE_IDLE);
     }
     if config.get_application_name().is_none() {
         config.application_name("smelt");
@@ -97,49 +93,88 @@ fn target(config: &Config) -> String {
     format!("postgresql://{user}{}/{db}", hosts.join(","))
 }
 
-/// Connect, retrying transient failures with exponential backoff for [`CONNECT_PATIENCE`],
-/// then prepare the session: `lock_timeout` = [`BUSY_TIMEOUT`], so a stuck writer turns into
-/// a clear error instead of a hang.
-pub(crate) fn connect(config: &Config, target: &str) -> Result<Client, DbError> {
+/// Connect, retrying failures that may pass (refused, timed out, server starting) up to
+/// `timeouts.max_retries` times, `timeouts.retry_pause` apart (Meltano's
+/// `database_max_retries` / `database_retry_timeout`). Each attempt is bounded by the URI's
+/// `connect_timeout`, else `timeouts.connect`. Then the session is prepared: `lock_timeout`
+/// ([`BUSY_TIMEOUT`], at most the statement bound) and `statement_timeout`, unless the URI's
+/// `options` set them, so a stuck writer or a runaway statement turns into a clear error.
+pub(crate) fn connect(
+    config: &Config,
+    target: &str,
+    timeouts: &DbTimeouts,
+) -> Result<PgClient, DbError> {
+    let mut config = config.clone();
+    let attempt_limit = match config.get_connect_timeout() {
+        Some(from_uri) => Some(*from_uri),
+        None => {
+            if let Some(limit) = timeouts.connect {
+                config.connect_timeout(limit);
+            }
+            timeouts.connect
+        }
+    };
+    // tokio-postgres bounds each host's socket connect; we bound the whole attempt (TCP,
+    // start-up, authentication) across all hosts.
+    let hosts = config
+        .get_hosts()
+        .len()
+        .max(config.get_hostaddrs().len())
+        .max(1) as u32;
+    let attempt_limit = attempt_limit.map(|l| l * hosts);
     let started = Instant::now();
     let mut attempts = 0;
-    let mut backoff = FIRST_BACKOFF;
     let mut client = loop {
         attempts += 1;
-        match config.connect(NoTls) {
+        match PgClient::connect(&config, attempt_limit, timeouts.round_trip()) {
             Ok(client) => break client,
             Err(e) => {
-                let waited = started.elapsed();
-                if !is_transient(&e) || waited + backoff > CONNECT_PATIENCE {
+                if !is_transient(&e) || attempts > timeouts.max_retries {
                     return Err(DbError::Connect {
                         target: target.to_string(),
                         attempts,
-                        waited,
-                        reason: describe(&e),
-                        hint: hint(&e, config, target),
+                        waited: started.elapsed(),
+                        reason: e.to_string(),
+                        hint: hint(&e, &config, target, timeouts),
                     });
                 }
-                thread::sleep(backoff);
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                thread::sleep(timeouts.retry_pause);
             }
         }
     };
+    let options = config.get_options().unwrap_or_default();
+    let mut setup = String::new();
+    if !options.contains("lock_timeout") {
+        let lock = timeouts
+            .statement
+            .map_or(BUSY_TIMEOUT, |s| s.min(BUSY_TIMEOUT));
+        setup.push_str(&format!(
+            "SET lock_timeout = '{}ms';",
+            lock.as_millis().max(1)
+        ));
+    }
+    if !options.contains("statement_timeout") {
+        let statement = timeouts.statement.map_or(0, |s| s.as_millis().max(1));
+        setup.push_str(&format!("SET statement_timeout = '{statement}ms';"));
+    }
     client
-        .batch_execute(&format!(
-            "SET lock_timeout = '{}ms'",
-            BUSY_TIMEOUT.as_millis()
-        ))
+        .batch_execute(&setup)
         .map_err(|e| DbError::Postgres {
             target: target.to_string(),
             action: "set up the session".to_string(),
-            reason: describe(&e),
+            reason: e.to_string(),
         })?;
     Ok(client)
 }
 
 /// Whether a failed connection attempt may succeed if repeated: the network or the server's
 /// start-up, not a wrong password or a missing database.
-fn is_transient(e: &postgres::Error) -> bool {
+fn is_transient(e: &PgError) -> bool {
+    let e = match e {
+        PgError::TimedOut { .. } => return true,
+        PgError::Runtime(_) => return false,
+        PgError::Driver(e) => e,
+    };
     if let Some(code) = e.code() {
         return [
             SqlState::CANNOT_CONNECT_NOW,
@@ -160,7 +195,7 @@ fn is_transient(e: &postgres::Error) -> bool {
 }
 
 /// What to check, given why the connection failed.
-fn hint(e: &postgres::Error, config: &Config, target: &str) -> String {
+fn hint(e: &PgError, config: &Config, target: &str, timeouts: &DbTimeouts) -> String {
     let db = config.get_dbname().or(config.get_user()).unwrap_or("?");
     let user = config.get_user().unwrap_or("?");
     match e.code() {
@@ -177,23 +212,49 @@ fn hint(e: &postgres::Error, config: &Config, target: &str) -> String {
                  MELTANO_DATABASE_URI) and the server's pg_hba.conf"
             )
         }
+        _ if matches!(e, PgError::TimedOut { .. }) => {
+            let retries = retries(timeouts);
+            format!(
+                "something at {} accepted the connection but did not answer as PostgreSQL does; \
+                 check that database_uri names the PostgreSQL server (not a proxy or another \
+                 service) and that it is not overloaded, or raise \
+                 database_connect_timeout_seconds{retries}",
+                hosts_of(target)
+            )
+        }
         _ => {
-            let hosts = target
-                .trim_start_matches("postgresql://")
-                .rsplit_once('/')
-                .map_or(target, |(authority, _)| authority);
-            let hosts = hosts.rsplit_once('@').map_or(hosts, |(_, h)| h);
+            let hosts = hosts_of(target);
+            let retries = retries(timeouts);
             format!(
                 "check that PostgreSQL is running and accepts connections at {hosts} \
                  (listen_addresses, firewall), that database {db:?} exists and user {user:?} \
-                 may connect, and that database_uri (or MELTANO_DATABASE_URI) is right"
+                 may connect, and that database_uri (or MELTANO_DATABASE_URI) is right{retries}"
             )
         }
     }
 }
 
+/// `host:port[,host:port…]` of a target.
+fn hosts_of(target: &str) -> &str {
+    let hosts = target
+        .trim_start_matches("postgresql://")
+        .rsplit_once('/')
+        .map_or(target, |(authority, _)| authority);
+    hosts.rsplit_once('@').map_or(hosts, |(_, h)| h)
+}
+
+/// How the retries were configured, for hints.
+fn retries(timeouts: &DbTimeouts) -> String {
+    format!(
+        " (smelt retried {} time{}, {:.0}s apart: database_max_retries, database_retry_timeout)",
+        timeouts.max_retries,
+        if timeouts.max_retries == 1 { "" } else { "s" },
+        timeouts.retry_pause.as_secs_f64()
+    )
+}
+
 /// The driver's error with its causes, on one line: its `Display` alone says only "db error".
-pub(crate) fn describe(e: &postgres::Error) -> String {
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -216,7 +277,8 @@ mod tests {
         };
         assert_eq!(target, "postgresql://ann@db.example:6543/warehouse");
         assert_eq!(config.get_application_name(), Some("smelt"));
-        assert_eq!(config.get_connect_timeout(), Some(&ATTEMPT_TIMEOUT));
+        assert_eq!(config.get_connect_timeout(), None);
+        assert_eq!(config.get_keepalives_idle(), KEEPALIVE_IDLE);
         let (_, target) = match parse("postgresql://ann@h1,h2:7/x") {
             Ok(p) => p,
             Err(e) => panic!("{e}"),
@@ -260,12 +322,22 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let started = Instant::now();
-        match connect(&config, &target) {
+        let timeouts = DbTimeouts {
+            max_retries: 3,
+            retry_pause: Duration::from_millis(300),
+            ..DbTimeouts::default()
+        };
+        match connect(&config, &target, &timeouts) {
             Err(e @ DbError::Connect { attempts, .. }) => {
-                assert!(attempts > 3, "only {attempts} attempts");
+                assert_eq!(attempts, 4, "one attempt and database_max_retries retries");
                 let text = e.to_string();
                 let target = format!("postgresql://smelt@127.0.0.1:{port}/nowhere");
-                for needle in [target.as_str(), "PostgreSQL is running", "refused"] {
+                for needle in [
+                    target.as_str(),
+                    "PostgreSQL is running",
+                    "refused",
+                    "database_max_retries",
+                ] {
                     assert!(text.contains(needle), "{needle} missing: {text}");
                 }
                 assert!(!text.contains("hunter2"), "{text}");
@@ -274,8 +346,9 @@ mod tests {
             Ok(_) => panic!("connected to a closed port"),
         }
         let took = started.elapsed();
+        // Three pauses of database_retry_timeout between four attempts.
         assert!(
-            took >= Duration::from_secs(2) && took <= CONNECT_PATIENCE + ATTEMPT_TIMEOUT,
+            took >= Duration::from_millis(900) && took <= Duration::from_secs(5),
             "{took:?}"
         );
     }

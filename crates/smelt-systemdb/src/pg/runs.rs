@@ -1,8 +1,9 @@
 //! The PostgreSQL runs table.
 
 use chrono::{DateTime, Utc};
-use postgres::{Row, Transaction};
+use tokio_postgres::Row;
 
+use super::client::PgTx;
 use super::{PgEngine, LOCK_CLASS_RUNS};
 use crate::engine::{BeginBody, RunEnd, RunStore, RunTx};
 use crate::runs::{RawRun, RunRecord};
@@ -12,7 +13,7 @@ const RUN_COLUMNS: &str =
     "run_id, state_id, status, started_at, ended_at, last_heartbeat, pid, hostname, records, error";
 
 /// Read a row selected with [`RUN_COLUMNS`].
-fn raw_run(row: &Row) -> Result<RawRun, postgres::Error> {
+fn raw_run(row: &Row) -> Result<RawRun, tokio_postgres::Error> {
     Ok(RawRun {
         run_id: row.try_get(0)?,
         state_id: row.try_get(1)?,
@@ -27,14 +28,14 @@ fn raw_run(row: &Row) -> Result<RawRun, postgres::Error> {
     })
 }
 
-fn raw_runs(rows: &[Row]) -> Result<Vec<RawRun>, postgres::Error> {
+fn raw_runs(rows: &[Row]) -> Result<Vec<RawRun>, tokio_postgres::Error> {
     rows.iter().map(raw_run).collect()
 }
 
 /// A `begin_run` transaction, holding the state ID's advisory lock until it ends.
 struct PgRunTx<'a, 'c> {
     engine: &'a PgEngine,
-    tx: &'a mut Transaction<'c>,
+    tx: &'a mut PgTx<'c>,
 }
 
 impl RunTx for PgRunTx<'_, '_> {
@@ -49,7 +50,7 @@ impl RunTx for PgRunTx<'_, '_> {
                 ),
                 &[&state_id],
             )
-            .and_then(|rows| raw_runs(&rows))
+            .and_then(|rows| Ok(raw_runs(&rows)?))
             .map_err(self.engine.pg_err("look up running runs"))?;
         Ok(rows)
     }
@@ -158,7 +159,7 @@ impl RunStore for PgEngine {
                 ),
                 &[&state_id, &limit],
             )
-            .and_then(|rows| raw_runs(&rows))
+            .and_then(|rows| Ok(raw_runs(&rows)?))
             .map_err(self.pg_err("list runs"))
     }
 
@@ -168,7 +169,7 @@ impl RunStore for PgEngine {
                 &format!("SELECT {RUN_COLUMNS} FROM smelt_runs WHERE run_id = $1"),
                 &[&run_id],
             )
-            .and_then(|row| row.as_ref().map(raw_run).transpose())
+            .and_then(|row| Ok(row.as_ref().map(raw_run).transpose()?))
             .map_err(self.pg_err("look up a run"))
     }
 }

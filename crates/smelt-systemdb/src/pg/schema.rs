@@ -1,8 +1,7 @@
 //! The PostgreSQL schema and its migrations, recorded in `smelt_schema_version` like the
 //! SQLite side so older databases upgrade in place and newer ones are refused.
 
-use postgres::Client;
-
+use super::client::{PgClient, PgError};
 use super::LOCK_CLASS_SCHEMA;
 use crate::schema::{Migrated, SCHEMA_VERSION};
 use crate::time::now;
@@ -51,12 +50,12 @@ const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
 
 /// Bring the schema up to [`SCHEMA_VERSION`] in one transaction holding an advisory lock, so
 /// processes opening a fresh database at once do not race on `CREATE TABLE`.
-pub(crate) fn migrate(client: &mut Client) -> Result<Migrated, postgres::Error> {
+pub(crate) fn migrate(client: &mut PgClient) -> Result<Migrated, PgError> {
     migrate_to(client, SCHEMA_VERSION)
 }
 
 /// Apply the migrations up to `target` (tests build older databases with it).
-pub(crate) fn migrate_to(client: &mut Client, target: i64) -> Result<Migrated, postgres::Error> {
+pub(crate) fn migrate_to(client: &mut PgClient, target: i64) -> Result<Migrated, PgError> {
     let mut tx = client.transaction()?;
     tx.execute(
         &format!("SELECT pg_advisory_xact_lock({LOCK_CLASS_SCHEMA}, 0)"),

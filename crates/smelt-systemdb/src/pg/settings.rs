@@ -18,7 +18,8 @@ impl SettingsStore for PgEngine {
                             value: row.try_get(2)?,
                         })
                     })
-                    .collect()
+                    .collect::<Result<_, tokio_postgres::Error>>()
+                    .map_err(Into::into)
             })
             .map_err(self.pg_err("read stored settings"))
     }

@@ -1,8 +1,9 @@
 //! The PostgreSQL state table.
 
-use postgres::Row;
 use smelt_state::StateError;
+use tokio_postgres::Row;
 
+use super::client::PgClient;
 use super::PgEngine;
 use crate::engine::{StateStore, StoredState, UpdateBody};
 use crate::time::now;
@@ -12,7 +13,7 @@ const UPSERT: &str = "INSERT INTO smelt_state (state_id, completed, partial, upd
                       completed = excluded.completed, partial = excluded.partial, \
                       updated_at = excluded.updated_at";
 
-fn stored(row: &Row) -> Result<StoredState, postgres::Error> {
+fn stored(row: &Row) -> Result<StoredState, tokio_postgres::Error> {
     Ok(StoredState {
         completed: row.try_get(0)?,
         partial: row.try_get(1)?,
@@ -21,7 +22,7 @@ fn stored(row: &Row) -> Result<StoredState, postgres::Error> {
 
 impl PgEngine {
     /// The connection, with a failed reconnect reported as a state error.
-    fn state_client(&self) -> Result<std::sync::MutexGuard<'_, postgres::Client>, StateError> {
+    fn state_client(&self) -> Result<std::sync::MutexGuard<'_, PgClient>, StateError> {
         self.client()
             .map_err(|e| StateError::Backend(e.to_string()))
     }
@@ -34,7 +35,7 @@ impl StateStore for PgEngine {
                 "SELECT completed, partial FROM smelt_state WHERE state_id = $1",
                 &[&id],
             )
-            .and_then(|row| row.as_ref().map(stored).transpose())
+            .and_then(|row| Ok(row.as_ref().map(stored).transpose()?))
             .map_err(self.state_err(id, "read state"))
     }
 
@@ -69,7 +70,7 @@ impl StateStore for PgEngine {
                 "SELECT completed, partial FROM smelt_state WHERE state_id = $1 FOR UPDATE",
                 &[&id],
             )
-            .and_then(|row| row.as_ref().map(stored).transpose())
+            .and_then(|row| Ok(row.as_ref().map(stored).transpose()?))
             .map_err(self.state_err(id, "read state"))?
         };
         // On error the transaction is dropped, which rolls it back: nothing is written.
@@ -82,7 +83,12 @@ impl StateStore for PgEngine {
     fn state_ids(&self) -> Result<Vec<String>, StateError> {
         self.state_client()?
             .query("SELECT state_id FROM smelt_state", &[])
-            .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+            .and_then(|rows| {
+                Ok(rows
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()?)
+            })
             .map_err(self.state_err("*", "list state IDs"))
     }
 
