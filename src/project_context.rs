@@ -158,12 +158,33 @@ pub fn project_settings(project: &Project) -> Result<ProjectSettings, CliError> 
 /// URI, else the embedded `.meltano/smelt.db`) and adds the settings stored in it to the
 /// project as the layer below meltano.yml.
 pub fn open_systemdb(project: &mut Project) -> Result<Arc<SystemDb>, CliError> {
-    let uri = match project.setting("database_uri") {
-        Some(serde_json::Value::String(s)) => s,
+    open_systemdb_by(project, None)
+}
+
+/// Like [`open_systemdb`], waiting for a PostgreSQL server no longer than the `database_*`
+/// timeout settings allow, nor past `deadline` (a run's `--timeout`).
+pub fn open_systemdb_by(
+    project: &mut Project,
+    deadline: Option<std::time::Instant>,
+) -> Result<Arc<SystemDb>, CliError> {
+    let resolved = project.meltano_config().map_err(CliError::fail)?;
+    let uri = match resolved.get("database_uri") {
+        Some(serde_json::Value::String(s)) => s.clone(),
         _ => String::new(),
     };
+    let waits = smelt_project::DatabaseWaits::from_config(&resolved).map_err(CliError::fail)?;
+    let mut timeouts = smelt_systemdb::DbTimeouts {
+        connect: waits.connect,
+        statement: waits.statement,
+        max_retries: waits.max_retries,
+        retry_pause: waits.retry_pause,
+        deadline: None,
+    };
+    if let Some(deadline) = deadline {
+        timeouts = timeouts.within(deadline.saturating_duration_since(std::time::Instant::now()));
+    }
     let sqlite = project.sys_dir.join("smelt.db");
-    let db = SystemDb::open_uri(&uri, &sqlite)
+    let db = SystemDb::open_uri_within(&uri, &sqlite, &timeouts)
         .map(Arc::new)
         .map_err(CliError::fail)?;
     project.set_stored_settings(db.stored_settings().map_err(CliError::fail)?);

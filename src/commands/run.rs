@@ -1,6 +1,6 @@
 //! `smelt run BLOCK…`: parse the blocks, run them, print the summary.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use smelt_runtime::error::RunError;
 use smelt_runtime::{parse_blocks, run_blocks, summary, RunOptions};
@@ -8,14 +8,24 @@ use smelt_runtime::{parse_blocks, run_blocks, summary, RunOptions};
 use super::print_out;
 use crate::cli::{Cli, RunArgs};
 use crate::project_context::{
-    load_project, logger, open_systemdb, project_settings, run_context, CliError,
+    load_project, logger, open_systemdb_by, project_settings, run_context, CliError,
 };
 
 /// Runs the blocks and returns the exit code.
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
     let logger = logger(cli)?;
     let mut project = load_project(cli)?;
-    let db = open_systemdb(&mut project)?;
+    // --timeout also bounds waiting for the system database.
+    let timeout = args.timeout.map(Duration::from_secs);
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let db = open_systemdb_by(&mut project, deadline).map_err(|e| match (timeout, deadline) {
+        (Some(t), Some(d)) if Instant::now() >= d => CliError::fail(format!(
+            "{} (while waiting for the system database: {})",
+            RunError::timed_out_after(t),
+            e.message
+        )),
+        _ => e,
+    })?;
     let settings = project_settings(&project)?;
     let project = project;
     let blocks = parse_blocks(&project, &args.blocks).map_err(|e| CliError {

@@ -52,7 +52,7 @@ pub use meltano_settings::{meltano_setting, MeltanoSettingDef, MELTANO_SETTINGS}
 pub use plugin::{Mapping, NativeDefinition, Plugin, PluginCommand};
 pub use plugin_type::PluginType;
 pub use project::{LoadOptions, Project};
-pub use project_config::{ProjectSettings, MELTANO_STORE_NAMESPACE};
+pub use project_config::{DatabaseWaits, ProjectSettings, MELTANO_STORE_NAMESPACE};
 pub use root::{find_project_root, PROJECT_FILE};
 pub use setting_def::{SettingDef, SettingKind};
 pub use settings::{

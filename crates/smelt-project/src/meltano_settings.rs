@@ -129,13 +129,25 @@ pub static MELTANO_SETTINGS: &[MeltanoSettingDef] = &[
         "database_max_retries",
         Integer,
         Some("3"),
-        "Attempts to connect to the system database",
+        "Retries of a failed connection to a PostgreSQL system database",
     ),
     def(
         "database_retry_timeout",
         Integer,
         Some("5"),
-        "Seconds between attempts to connect to the system database",
+        "Seconds between those connection retries",
+    ),
+    def(
+        "database_connect_timeout_seconds",
+        Decimal,
+        Some("10"),
+        "Seconds one connection attempt to a PostgreSQL system database may take; 0: no bound (smelt only; connect_timeout= in database_uri wins)",
+    ),
+    def(
+        "database_statement_timeout_seconds",
+        Decimal,
+        Some("30"),
+        "Seconds a PostgreSQL system database statement may take (its statement_timeout; smelt gives up on an unanswered round trip a little later); 0: no bound (smelt only)",
     ),
     def(
         "project_readonly",
@@ -191,6 +203,12 @@ pub static MELTANO_SETTINGS: &[MeltanoSettingDef] = &[
         Decimal,
         Some("1"),
         "Seconds to wait between attempts on a held lock (fractions allowed)",
+    ),
+    def(
+        "state_backend.timeout_seconds",
+        Decimal,
+        Some("30"),
+        "Seconds one S3/GCS/Azure state operation may take, retries included; 0: no bound (smelt only)",
     ),
     secret(
         "state_backend.s3.aws_access_key_id",

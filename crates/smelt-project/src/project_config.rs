@@ -146,6 +146,10 @@ pub struct ProjectSettings {
     pub database_uri: Option<String>,
     /// `project_readonly`: refuse edits to project files and stored settings.
     pub project_readonly: bool,
+    /// How long to wait for a PostgreSQL system database (`database_*_timeout*`, retries).
+    pub database_waits: DatabaseWaits,
+    /// `state_backend.timeout_seconds`: bound on one cloud state operation (`None`: 0, none).
+    pub state_backend_timeout: Option<Duration>,
     /// Everything, resolved with provenance (for the settings not typed above).
     pub resolved: ResolvedConfig,
 }
@@ -158,6 +162,8 @@ impl std::fmt::Debug for ProjectSettings {
             .field("lock_timeout", &self.lock_timeout)
             .field("lock_retry", &self.lock_retry)
             .field("project_readonly", &self.project_readonly)
+            .field("database_waits", &self.database_waits)
+            .field("state_backend_timeout", &self.state_backend_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -184,6 +190,8 @@ impl ProjectSettings {
                 .get("project_readonly")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            database_waits: DatabaseWaits::from_config(&resolved)?,
+            state_backend_timeout: bound(&resolved, "state_backend.timeout_seconds")?,
             resolved,
         })
     }
@@ -192,6 +200,48 @@ impl ProjectSettings {
     pub fn text(&self, name: &str) -> Option<String> {
         text(&self.resolved, name)
     }
+}
+
+/// How long smelt waits for a PostgreSQL system database. Read before the database is opened
+/// (so without the settings stored in it), since these settings decide how it is opened.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DatabaseWaits {
+    /// `database_connect_timeout_seconds` (`None`: 0, no bound).
+    pub connect: Option<Duration>,
+    /// `database_statement_timeout_seconds` (`None`: 0, no bound).
+    pub statement: Option<Duration>,
+    /// `database_max_retries`: retries of a failed initial connection.
+    pub max_retries: u32,
+    /// `database_retry_timeout`: pause between those retries.
+    pub retry_pause: Duration,
+}
+
+impl DatabaseWaits {
+    /// Types and validates the `database_*` wait settings.
+    pub fn from_config(resolved: &ResolvedConfig) -> Result<DatabaseWaits, ProjectError> {
+        let retries = match resolved.get("database_max_retries").and_then(Value::as_i64) {
+            Some(n) if (0..=1000).contains(&n) => n as u32,
+            _ => {
+                return Err(invalid(
+                    resolved,
+                    "database_max_retries",
+                    "must be a whole number from 0 to 1000",
+                ))
+            }
+        };
+        Ok(DatabaseWaits {
+            connect: bound(resolved, "database_connect_timeout_seconds")?,
+            statement: bound(resolved, "database_statement_timeout_seconds")?,
+            max_retries: retries,
+            retry_pause: seconds(resolved, "database_retry_timeout")?,
+        })
+    }
+}
+
+/// A timeout setting in seconds; 0 means no bound.
+fn bound(resolved: &ResolvedConfig, name: &str) -> Result<Option<Duration>, ProjectError> {
+    let d = seconds(resolved, name)?;
+    Ok((!d.is_zero()).then_some(d))
 }
 
 fn text(resolved: &ResolvedConfig, name: &str) -> Option<String> {

@@ -71,6 +71,7 @@ pub fn open_state_backend(
         let settings = ObjectStoreSettings {
             lock_timeout: locks.timeout,
             lock_retry: locks.retry,
+            timeout: settings.state_backend_timeout,
             s3_access_key_id: text("state_backend.s3.aws_access_key_id"),
             s3_secret_access_key: text("state_backend.s3.aws_secret_access_key"),
             s3_endpoint_url: text("state_backend.s3.endpoint_url"),

@@ -54,12 +54,13 @@ pub fn from_uri(
 ) -> Result<ObjectStoreBackend, StateError> {
     let location = parse_uri(uri)?;
     let store = store_for(&location, settings)?;
+    let exec = Executor::new(settings.timeout, location.bucket_url())?;
     Ok(ObjectStoreBackend {
         root_url: location.root_url(),
         bucket_url: location.bucket_url(),
         location,
         store,
-        exec: Executor::new()?,
+        exec,
         policy: LockPolicy::new(settings.lock_timeout, settings.lock_retry),
         claims: Mutex::default(),
     })

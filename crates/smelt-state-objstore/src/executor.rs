@@ -2,6 +2,7 @@
 //! current-thread tokio runtime owned by each backend.
 
 use std::future::Future;
+use std::time::Duration;
 
 use smelt_state::StateError;
 use tokio::runtime::{Builder, Handle, Runtime};
@@ -11,14 +12,22 @@ use tokio::runtime::{Builder, Handle, Runtime};
 /// Several threads may call [`Executor::block_on`] at once (tokio lets one of them drive the
 /// I/O while the others wait). Called from inside another tokio runtime (where blocking on a
 /// runtime would panic), the future runs on a scoped helper thread instead.
+///
+/// Every call is bounded by `limit` (`state_backend.timeout_seconds`), on top of
+/// object_store's own request timeouts and retry budget, so no store can hang smelt.
 pub(crate) struct Executor {
     /// `None` only while being dropped.
     runtime: Option<Runtime>,
+    /// The longest one call may take (`None`: unbounded).
+    limit: Option<Duration>,
+    /// The store, for messages.
+    what: String,
 }
 
 impl Executor {
-    /// A new current-thread runtime with I/O and timers.
-    pub(crate) fn new() -> Result<Executor, StateError> {
+    /// A new current-thread runtime with I/O and timers; calls give up after `limit`,
+    /// with an error naming `what` (the bucket URL).
+    pub(crate) fn new(limit: Option<Duration>, what: String) -> Result<Executor, StateError> {
         let runtime = Builder::new_current_thread()
             .enable_all()
             .build()
@@ -29,6 +38,8 @@ impl Executor {
             })?;
         Ok(Executor {
             runtime: Some(runtime),
+            limit,
+            what,
         })
     }
 
@@ -43,18 +54,38 @@ impl Executor {
                 "the cloud state backend is shutting down".to_string(),
             ));
         };
-        if Handle::try_current().is_err() {
-            return Ok(runtime.block_on(future));
-        }
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| runtime.block_on(future))
-                .join()
-                .map_err(|_| {
-                    StateError::Backend(
-                        "a cloud state backend operation panicked on its I/O thread".to_string(),
-                    )
-                })
+        let limit = self.limit;
+        // The timer is created inside the runtime (it needs its clock).
+        let bounded = async move {
+            match limit {
+                Some(limit) => tokio::time::timeout(limit, future).await.ok(),
+                None => Some(future.await),
+            }
+        };
+        let out = if Handle::try_current().is_err() {
+            runtime.block_on(bounded)
+        } else {
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(|| runtime.block_on(bounded))
+                    .join()
+                    .map_err(|_| {
+                        StateError::Backend(
+                            "a cloud state backend operation panicked on its I/O thread"
+                                .to_string(),
+                        )
+                    })
+            })?
+        };
+        out.ok_or_else(|| {
+            StateError::Backend(format!(
+                "the state backend {} did not answer within {:.1}s (smelt's bound, set by \
+                 state_backend.timeout_seconds); check that the endpoint is the object store \
+                 and reachable (state_backend.s3.endpoint_url, proxies, firewall), or raise \
+                 the setting",
+                self.what,
+                limit.unwrap_or_default().as_secs_f64()
+            ))
         })
     }
 }
@@ -76,10 +107,29 @@ mod tests {
     use std::time::Duration;
 
     fn executor() -> Executor {
-        match Executor::new() {
+        match Executor::new(Some(Duration::from_secs(10)), "s3://b".to_string()) {
             Ok(e) => e,
             Err(e) => panic!("{e}"),
         }
+    }
+
+    #[test]
+    fn a_call_that_never_ends_is_cut_off() {
+        let exec = match Executor::new(Some(Duration::from_millis(100)), "s3://b".into()) {
+            Ok(e) => e,
+            Err(e) => panic!("{e}"),
+        };
+        let started = std::time::Instant::now();
+        let err = exec
+            .block_on(std::future::pending::<()>())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(
+            err.contains("s3://b") && err.contains("state_backend.timeout_seconds"),
+            "{err}"
+        );
     }
 
     #[test]

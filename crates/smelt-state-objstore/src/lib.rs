@@ -52,4 +52,4 @@ mod stores;
 mod uri;
 
 pub use backend::{from_uri, ObjectStoreBackend};
-pub use settings::ObjectStoreSettings;
+pub use settings::{ObjectStoreSettings, DEFAULT_TIMEOUT};

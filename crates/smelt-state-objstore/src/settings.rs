@@ -7,6 +7,11 @@ use std::time::Duration;
 
 use smelt_state::{DEFAULT_LOCK_RETRY, DEFAULT_LOCK_TIMEOUT};
 
+/// Default bound on one state-backend operation (`state_backend.timeout_seconds`): long enough
+/// for a slow cloud round trip with a retry, short enough that a store that accepts
+/// connections but never answers fails the command in tens of seconds, not minutes.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Settings for [`crate::from_uri`], one field per Meltano setting. Unset credentials fall
 /// back to each cloud's standard environment (see the crate docs).
 ///
@@ -17,6 +22,9 @@ pub struct ObjectStoreSettings {
     pub lock_timeout: Duration,
     /// `state_backend.lock_retry_seconds`: pause between attempts to take a held lock.
     pub lock_retry: Duration,
+    /// `state_backend.timeout_seconds`: the longest one operation (a read, a write, a lock
+    /// step, including object_store's retries) may take; `None` for no bound.
+    pub timeout: Option<Duration>,
     /// `state_backend.s3.aws_access_key_id` (wins over a key in the URI, like Meltano).
     pub s3_access_key_id: Option<String>,
     /// `state_backend.s3.aws_secret_access_key`.
@@ -37,6 +45,7 @@ impl Default for ObjectStoreSettings {
         ObjectStoreSettings {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             lock_retry: DEFAULT_LOCK_RETRY,
+            timeout: Some(DEFAULT_TIMEOUT),
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_endpoint_url: None,
@@ -53,6 +62,7 @@ impl fmt::Debug for ObjectStoreSettings {
         f.debug_struct("ObjectStoreSettings")
             .field("lock_timeout", &self.lock_timeout)
             .field("lock_retry", &self.lock_retry)
+            .field("timeout", &self.timeout)
             .field("s3_access_key_id", &self.s3_access_key_id)
             .field("s3_secret_access_key", &redact(&self.s3_secret_access_key))
             .field("s3_endpoint_url", &self.s3_endpoint_url)

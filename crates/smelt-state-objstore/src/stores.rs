@@ -2,11 +2,12 @@
 //! standard environment of that cloud.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::GoogleCloudStorageBuilder;
-use object_store::{ClientOptions, ObjectStore};
+use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use smelt_state::StateError;
 
 use crate::azure_conn::{parse_connection_string, AzureSecret};
@@ -19,6 +20,36 @@ const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
 /// Standard variable holding an Azure storage connection string.
 const AZURE_STORAGE_CONNECTION_STRING: &str = "AZURE_STORAGE_CONNECTION_STRING";
 
+/// The longest TCP (and TLS) connect to the store, whatever `state_backend.timeout_seconds`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Retries of a failed request (object_store's default is 10 over up to 3 minutes).
+const MAX_RETRIES: usize = 3;
+
+/// HTTP client options for every store: each connect is bounded by [`CONNECT_TIMEOUT`] (at most
+/// `state_backend.timeout_seconds`), each request by that setting plus a second — a backstop:
+/// the executor cuts the whole operation off first, with a message naming the setting.
+fn client_options(settings: &ObjectStoreSettings) -> ClientOptions {
+    match settings.timeout {
+        Some(t) => ClientOptions::new()
+            .with_timeout(t + Duration::from_secs(1))
+            .with_connect_timeout(t.min(CONNECT_TIMEOUT)),
+        None => ClientOptions::new()
+            .with_timeout_disabled()
+            .with_connect_timeout(CONNECT_TIMEOUT),
+    }
+}
+
+/// Retries bounded in number and in time: no new attempt starts after
+/// `state_backend.timeout_seconds` (the executor cuts the whole call off at that point anyway).
+fn retry_config(settings: &ObjectStoreSettings) -> RetryConfig {
+    let defaults = RetryConfig::default();
+    RetryConfig {
+        backoff: BackoffConfig::default(),
+        max_retries: MAX_RETRIES,
+        retry_timeout: settings.timeout.unwrap_or(defaults.retry_timeout),
+    }
+}
+
 /// The client for one bucket, built at once or — for an S3 bucket whose region is not
 /// configured anywhere — on first use, after asking S3 for the bucket's region (so building a
 /// backend never touches the network).
@@ -26,6 +57,7 @@ pub(crate) struct StoreCell {
     ready: OnceLock<Arc<dyn ObjectStore>>,
     pending_s3: Option<AmazonS3Builder>,
     bucket_url: String,
+    options: ClientOptions,
 }
 
 impl StoreCell {
@@ -43,9 +75,11 @@ impl StoreCell {
         let bucket = builder
             .get_config_value(&AmazonS3ConfigKey::Bucket)
             .unwrap_or_default();
-        let options = ClientOptions::new();
         let region = exec
-            .block_on(object_store::aws::resolve_bucket_region(&bucket, &options))?
+            .block_on(object_store::aws::resolve_bucket_region(
+                &bucket,
+                &self.options,
+            ))?
             .map_err(|e| {
                 StateError::Backend(format!(
                     "could not find the region of {}: {e}; set AWS_REGION (or \
@@ -86,6 +120,7 @@ pub(crate) fn store_for(
         ready,
         pending_s3,
         bucket_url,
+        options: client_options(settings),
     })
 }
 
@@ -99,7 +134,9 @@ fn s3_builder(
 ) -> Result<(AmazonS3Builder, bool), StateError> {
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(&location.bucket)
-        .with_conditional_put(S3ConditionalPut::ETagMatch);
+        .with_conditional_put(S3ConditionalPut::ETagMatch)
+        .with_client_options(client_options(settings))
+        .with_retry(retry_config(settings));
     let (uri_key, uri_secret) = match &location.uri_credentials {
         Some((k, s)) => (Some(k.clone()), Some(s.clone())),
         None => (None, None),
@@ -172,7 +209,10 @@ fn gcs(
     settings: &ObjectStoreSettings,
 ) -> Result<Arc<dyn ObjectStore>, StateError> {
     let bucket_url = location.bucket_url();
-    let mut builder = GoogleCloudStorageBuilder::new().with_bucket_name(&location.bucket);
+    let mut builder = GoogleCloudStorageBuilder::new()
+        .with_bucket_name(&location.bucket)
+        .with_client_options(client_options(settings))
+        .with_retry(retry_config(settings));
     let path = settings
         .gcs_application_credentials
         .clone()
@@ -203,7 +243,7 @@ fn gcs(
         };
         let base_url = doc.get("gcs_base_url").and_then(serde_json::Value::as_str);
         if base_url.is_some_and(|u| u.starts_with("http://")) {
-            builder = builder.with_client_options(ClientOptions::new().with_allow_http(true));
+            builder = builder.with_client_options(client_options(settings).with_allow_http(true));
         }
     }
     builder
@@ -232,6 +272,8 @@ fn azure(
             let conn = parse_connection_string(&text)?;
             let allow_http = conn.blob_endpoint.starts_with("http://");
             let builder = MicrosoftAzureBuilder::new()
+                .with_client_options(client_options(settings))
+                .with_retry(retry_config(settings))
                 .with_container_name(&location.bucket)
                 .with_account(&conn.account)
                 .with_endpoint(conn.blob_endpoint)
@@ -243,7 +285,10 @@ fn azure(
                 }
             }
         }
-        None => MicrosoftAzureBuilder::from_env().with_container_name(&location.bucket),
+        None => MicrosoftAzureBuilder::from_env()
+            .with_client_options(client_options(settings))
+            .with_retry(retry_config(settings))
+            .with_container_name(&location.bucket),
     };
     builder
         .build()

@@ -174,3 +174,51 @@ fn unreachable_store_is_reported() {
         "{err}"
     );
 }
+
+/// A store that accepts connections but never answers (S3 and Azure endpoints behind a frozen
+/// proxy) fails each operation within `state_backend.timeout_seconds`, naming the bucket and
+/// the setting; a claim (the lock protocol) is bounded the same way.
+#[test]
+fn a_store_that_never_answers_fails_within_the_timeout() {
+    let proxy = match smelt_testsupport::FrozenProxy::silent() {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+    let endpoint = format!("http://127.0.0.1:{}", proxy.port());
+    let s3 = smelt_state_objstore::ObjectStoreSettings {
+        timeout: Some(Duration::from_secs(1)),
+        ..common::s3_settings(&endpoint)
+    };
+    let azure = smelt_state_objstore::ObjectStoreSettings {
+        timeout: Some(Duration::from_secs(1)),
+        azure_connection_string: Some(format!(
+            "AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint={endpoint}/devstoreaccount1"
+        )),
+        ..smelt_state_objstore::ObjectStoreSettings::default()
+    };
+    for (uri, settings) in [("s3://frozen/p", s3), ("azure://frozen/p", azure)] {
+        let backend = match smelt_state_objstore::from_uri(uri, &settings) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let started = std::time::Instant::now();
+        let err = backend
+            .get("dev:a-to-b")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(3), "{uri}: {took:?}");
+        for needle in [
+            "did not answer within 1.0s",
+            "state_backend.timeout_seconds",
+        ] {
+            assert!(err.contains(needle), "{uri}: {needle} missing: {err}");
+        }
+        let started = std::time::Instant::now();
+        let claimed = backend.update("dev:a-to-b", &mut |_| Ok(JobState::new()));
+        assert!(claimed.is_err(), "{uri}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{uri}");
+    }
+    assert!(proxy.accepted() >= 2);
+}

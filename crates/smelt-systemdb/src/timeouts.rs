@@ -1,7 +1,7 @@
 //! How long smelt waits for a PostgreSQL system database, so a server that accepts
 //! connections but never answers fails a command in seconds instead of hanging it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The bounds on every wait for a PostgreSQL system database, from the project settings
 /// (`database_connect_timeout_seconds`, `database_statement_timeout_seconds`,
@@ -18,6 +18,8 @@ pub struct DbTimeouts {
     pub max_retries: u32,
     /// Pause between connection attempts (Meltano's `database_retry_timeout`).
     pub retry_pause: Duration,
+    /// When to stop connecting altogether, retries included (a run's `--timeout`).
+    pub deadline: Option<Instant>,
 }
 
 impl Default for DbTimeouts {
@@ -28,6 +30,7 @@ impl Default for DbTimeouts {
             statement: Some(Duration::from_secs(30)),
             max_retries: 3,
             retry_pause: Duration::from_secs(5),
+            deadline: None,
         }
     }
 }
@@ -45,8 +48,9 @@ impl DbTimeouts {
     }
 
     /// These bounds, each shortened to end no later than `remaining` from now (a run's
-    /// `--timeout`), with no retry pause longer than that.
+    /// `--timeout`), and connecting (retries included) given up at that point.
     pub fn within(mut self, remaining: Duration) -> DbTimeouts {
+        self.deadline = Some(Instant::now() + remaining);
         let cap = |d: Option<Duration>| Some(d.map_or(remaining, |d| d.min(remaining)));
         self.connect = cap(self.connect);
         self.statement = cap(self.statement);

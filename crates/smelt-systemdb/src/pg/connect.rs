@@ -126,10 +126,20 @@ pub(crate) fn connect(
     let mut attempts = 0;
     let mut client = loop {
         attempts += 1;
-        match PgClient::connect(&config, attempt_limit, timeouts.round_trip()) {
+        let left = timeouts
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        let limit = match (attempt_limit, left) {
+            (Some(l), Some(left)) => Some(l.min(left)),
+            (l, left) => l.or(left),
+        };
+        match PgClient::connect(&config, limit, timeouts.round_trip()) {
             Ok(client) => break client,
             Err(e) => {
-                if !is_transient(&e) || attempts > timeouts.max_retries {
+                let out_of_time = timeouts
+                    .deadline
+                    .is_some_and(|d| Instant::now() + timeouts.retry_pause >= d);
+                if !is_transient(&e) || attempts > timeouts.max_retries || out_of_time {
                     return Err(DbError::Connect {
                         target: target.to_string(),
                         attempts,

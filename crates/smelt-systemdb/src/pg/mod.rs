@@ -275,6 +275,7 @@ mod tests {
             statement: Some(std::time::Duration::from_millis(statement_ms)),
             max_retries: 1,
             retry_pause: std::time::Duration::from_millis(100),
+            deadline: None,
         }
     }
 
