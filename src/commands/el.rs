@@ -9,7 +9,7 @@ use smelt_runtime::catalog::{extractor_catalog, CatalogContext, CatalogOptions};
 use smelt_runtime::el::{ephemeral_state_id, extractor_state, ExtractorState};
 use smelt_runtime::launch::{prepare, resolve_program};
 use smelt_runtime::rundir::RunDir;
-use smelt_runtime::{run_blocks, summary, Block, EltSet, RunContext, RunOptions};
+use smelt_runtime::{Block, EltSet, RunContext, RunOptions};
 use smelt_state::pyjson::{dumps, PyJsonStyle};
 use smelt_state::StateStrategy;
 
@@ -96,10 +96,7 @@ pub fn run(
         mappers: Vec::new(),
         loader: target,
     })];
-    let (report, result) = run_blocks(&ctx, &blocks);
-    // The run has happened either way; a closed stdout must not change its exit code.
-    let _ = print_out(summary::render(&report, result.is_ok()).trim_end());
-    result.map(|()| 0).map_err(run_error)
+    super::run::run_and_summarise(&ctx, &blocks)
 }
 
 /// The extractor with the command line's `--catalog`, `--state` and `--select`/`--exclude`

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use smelt_runtime::error::RunError;
-use smelt_runtime::{parse_blocks, run_blocks, summary, RunOptions};
+use smelt_runtime::{parse_blocks, run_blocks, summary, Block, RunContext, RunOptions};
 
 use super::print_out;
 use crate::cli::{Cli, RunArgs};
@@ -64,19 +64,21 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
         state_id: None,
     };
     let ctx = run_context(&project, logger, db, settings, options)?;
-    let (report, result) = run_blocks(&ctx, &blocks);
+    run_and_summarise(&ctx, &blocks)
+}
+
+/// Runs `blocks`, prints the summary and turns the outcome into an exit code (`run`, `el`).
+pub(crate) fn run_and_summarise(ctx: &RunContext, blocks: &[Block]) -> Result<i32, CliError> {
+    let (report, result) = run_blocks(ctx, blocks);
     // The run has happened either way; a closed stdout must not change its exit code. A
     // refused run ID started nothing, and its summary would point at the earlier run's log.
     if !matches!(result, Err(RunError::RunIdInUse { .. })) {
         let _ = print_out(summary::render(&report, result.is_ok()).trim_end());
     }
-    match result {
-        Ok(()) => Ok(0),
-        Err(e) => Err(CliError {
-            code: e.exit_code(),
-            message: e.to_string(),
-        }),
-    }
+    result.map(|()| 0).map_err(|e| CliError {
+        code: e.exit_code(),
+        message: e.to_string(),
+    })
 }
 
 /// Run IDs end up in paths and database keys: accept only UUID-shaped text.
