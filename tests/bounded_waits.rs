@@ -139,3 +139,51 @@ fn sigterm_ends_a_wait_on_a_frozen_database() {
         "{status:?}"
     );
 }
+
+#[test]
+fn sigterm_ends_a_run_whose_state_backend_froze_mid_run() {
+    // State on S3 (moto) through a proxy that freezes once the run is under way; the backend's
+    // own timeout is long, so only smelt's exit deadline after the signal can end it.
+    let moto = smelt_testsupport::Moto::start().unwrap_or_else(|e| panic!("{e}"));
+    moto.create_bucket("frozen-later")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let upstream: std::net::SocketAddr = format!("127.0.0.1:{}", moto.port()).parse().unwrap();
+    let proxy = FrozenProxy::forwarding(upstream).unwrap_or_else(|e| panic!("{e}"));
+    let p = TestProject::fixture();
+    let endpoint = format!("http://127.0.0.1:{}", proxy.port());
+    let mut child = p.spawn_env(
+        &["run", "tap-fixture", "target-fixture"],
+        &[
+            ("MELTANO_STATE_BACKEND_URI", "s3://frozen-later/state"),
+            ("MELTANO_STATE_BACKEND_S3_ENDPOINT_URL", &endpoint),
+            ("MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID", "testing"),
+            ("MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY", "testing"),
+            ("MELTANO_STATE_BACKEND_S3_REGION", "us-east-1"),
+            ("MELTANO_STATE_BACKEND_TIMEOUT_SECONDS", "600"),
+            ("TAP_FIXTURE_COUNT", "400"),
+            ("TAP_FIXTURE_SLEEP_MS", "50"),
+            ("TAP_FIXTURE_STATE_EVERY", "5"),
+        ],
+    );
+    // Let the run claim its state ID and save a few acknowledgements, then freeze S3.
+    std::thread::sleep(Duration::from_secs(3));
+    proxy.freeze();
+    std::thread::sleep(Duration::from_secs(1));
+    let pid = child.id() as i32;
+    // SAFETY: sends a signal to the child we spawned.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < Duration::from_secs(25) => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => {
+                let _ = child.kill();
+                panic!("smelt did not end after SIGTERM while S3 was frozen: {other:?}");
+            }
+        }
+    };
+    assert_eq!(status.code(), Some(143), "{status:?}");
+}

@@ -137,6 +137,7 @@ fn run_all(
     report: &mut RunReport,
 ) -> Result<(), RunError> {
     signals::install().map_err(|e| RunError::io("installing signal handlers", e))?;
+    signals::arm_exit_deadline(ctx.deadline);
     let rundir = RunDir::create(&ctx.project.sys_dir, run_id).map_err(|e| {
         RunError::io(
             format!(

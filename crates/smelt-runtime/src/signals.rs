@@ -5,10 +5,18 @@
 //! closed, or an orchestrator hung up) is handled like SIGTERM and exits 129. The handler only
 //! sets a flag; the run loops poll it between events.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 static RECEIVED: OnceLock<Arc<AtomicI32>> = OnceLock::new();
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+/// How long a run may take to wind down after a signal (or past its `--timeout`) before smelt
+/// exits anyway: longer than the supervisor's SIGTERM→SIGKILL grace, short enough that a
+/// backend that stopped answering cannot keep smelt alive.
+pub const EXIT_GRACE: Duration = Duration::from_secs(15);
 
 /// Installs the handlers (idempotent). After this, SIGINT, SIGTERM and SIGHUP no longer end
 /// smelt directly; [`received`] reports them.
@@ -24,6 +32,7 @@ pub fn install() -> std::io::Result<()> {
             signal_hook::low_level::register(sig, move || {
                 // Keep the first signal: it decides the exit code.
                 let _ = f.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+                COUNT.fetch_add(1, Ordering::SeqCst);
             })?;
         }
     }
@@ -35,6 +44,44 @@ pub fn install() -> std::io::Result<()> {
 pub fn received() -> Option<i32> {
     let v = RECEIVED.get()?.load(Ordering::SeqCst);
     (v != 0).then_some(v)
+}
+
+/// Makes sure a run ends soon after a signal or its deadline even if something it waits for
+/// (a state backend, the system database) never answers: a watcher thread exits the process
+/// [`EXIT_GRACE`] after the first signal (at once on a second one), or `EXIT_GRACE` past
+/// `deadline`. Plugins die with smelt (parent-death signal, watchdog); state already
+/// acknowledged is durable; the run record left `running` is settled as failed by the next run.
+/// Only runs arm it: an interactive `invoke` must let its plugin handle Ctrl-C.
+pub fn arm_exit_deadline(deadline: Option<Instant>) {
+    if ARMED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    std::thread::spawn(move || {
+        let mut first: Option<(i32, Instant)> = None;
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = Instant::now();
+            if first.is_none() {
+                first = received().map(|sig| (sig, now));
+            }
+            if let Some((sig, at)) = first {
+                if COUNT.load(Ordering::SeqCst) >= 2 || now >= at + EXIT_GRACE {
+                    give_up(exit_code_for(sig), "after the signal");
+                }
+            } else if deadline.is_some_and(|d| now >= d + EXIT_GRACE) {
+                give_up(1, "past its --timeout");
+            }
+        }
+    });
+}
+
+fn give_up(code: i32, when: &str) -> ! {
+    eprintln!(
+        "smelt: still stopping {}s {when}; exiting now. Acknowledged state is saved; the run is recorded as failed by the next run.",
+        EXIT_GRACE.as_secs()
+    );
+    // SAFETY: _exit ends the process without running destructors, which may be blocked.
+    unsafe { libc::_exit(code) }
 }
 
 /// The exit code for a run ended by `signal`: 129 for SIGHUP, 130 for SIGINT, 143 for SIGTERM
