@@ -17,7 +17,7 @@ use smelt_singer::classify::{classify, MessageKind};
 use crate::catalog::{add_catalog_args, CatalogContext, CatalogOptions};
 use crate::error::RunError;
 use crate::launch::prepare;
-use crate::process::{describe_status, signal_group, spawn};
+use crate::process::{describe_status, signal_group, spawn, spawn_error};
 use crate::rundir::RunDir;
 use crate::signals;
 use crate::supervise::{forward_lines, run_chain, ChainOptions, Sink, Stage};
@@ -160,12 +160,7 @@ fn test_loader(
         Stdio::piped(),
         Stdio::piped(),
     )
-    .map_err(|e| RunError::Launch {
-        label: "loader".into(),
-        plugin: plugin.name.clone(),
-        message: e.to_string(),
-        hint: "check that the executable exists and is runnable".into(),
-    })?;
+    .map_err(|e| spawn_error("loader", &plugin.name, &target.spec, &e))?;
     let err = child.stderr.take();
     let out = child.stdout.take();
     let (log, name) = (cx.logger.clone(), plugin.name.clone());

@@ -218,11 +218,8 @@ pub fn run_foreground(spec: &LaunchSpec, cwd: &Path, plugin: &Plugin) -> Result<
     }
     // Nothing outlives smelt: the plugin dies with it (see `process`).
     crate::process::die_with_smelt(&mut cmd);
-    let mut child = cmd.spawn().map_err(|e| RunError::Launch {
-        label: plugin.plugin_type.label().to_string(),
-        plugin: plugin.name.clone(),
-        message: format!("{}: {e}", spec.program.display()),
-        hint: "check that the executable exists and is runnable".into(),
+    let mut child = cmd.spawn().map_err(|e| {
+        crate::process::spawn_error(plugin.plugin_type.label(), &plugin.name, spec, &e)
     })?;
     let pid = child.id();
     if !interactive {

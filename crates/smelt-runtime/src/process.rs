@@ -196,3 +196,89 @@ mod tests {
         out
     }
 }
+
+/// The error for a plugin that could not be started, with a hint that fits the cause: a
+/// missing program, one that is not executable, or (E2BIG) arguments and environment larger
+/// than the system allows — usually a setting too large to export as an environment variable.
+pub fn spawn_error(
+    label: &str,
+    plugin: &str,
+    spec: &LaunchSpec,
+    err: &std::io::Error,
+) -> crate::error::RunError {
+    let (message, hint) = match err.raw_os_error() {
+        Some(libc::E2BIG) => {
+            let env_bytes: usize = spec.env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+            let largest = spec
+                .env
+                .iter()
+                .max_by_key(|(_, v)| v.len())
+                .map(|(k, v)| format!("; the largest is {k} ({} bytes)", v.len()))
+                .unwrap_or_default();
+            (
+                format!(
+                    "{}: its configuration is too large to pass as environment variables ({env_bytes} bytes in {} variables{largest})",
+                    spec.program.display(),
+                    spec.env.len()
+                ),
+                "keep large values (catalogs, JSON documents, key files) in files and set the path instead".to_string(),
+            )
+        }
+        Some(libc::ENOENT) => (
+            format!("{}: no such program", spec.program.display()),
+            "install the plugin, or set `executable:` to its path".to_string(),
+        ),
+        Some(libc::EACCES) => (
+            format!("{}: not executable", spec.program.display()),
+            "make it executable (chmod +x), or set `executable:` to the right program".to_string(),
+        ),
+        _ => (
+            format!("{}: {err}", spec.program.display()),
+            "check that the executable exists and is runnable".to_string(),
+        ),
+    };
+    crate::error::RunError::Launch {
+        label: label.to_string(),
+        plugin: plugin.to_string(),
+        message,
+        hint,
+    }
+}
+
+#[cfg(test)]
+mod spawn_error_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn argument_list_too_long_names_the_plugin_and_the_largest_variable() {
+        let mut env = BTreeMap::new();
+        env.insert("TAP_X_CATALOG".to_string(), "x".repeat(4 * 1024 * 1024));
+        env.insert("TAP_X_HOST".to_string(), "h".to_string());
+        let spec = LaunchSpec {
+            program: "/bin/true".into(),
+            args: Vec::new(),
+            env,
+        };
+        let err = match spawn(
+            &spec,
+            Path::new("."),
+            Stdio::null(),
+            Stdio::null(),
+            Stdio::null(),
+        ) {
+            Ok(mut child) => {
+                let _ = child.wait();
+                panic!("a 4 MiB variable should not fit in the environment")
+            }
+            Err(e) => e,
+        };
+        let text = spawn_error("extractor", "tap-x", &spec, &err).to_string();
+        assert!(text.contains("tap-x"), "{text}");
+        assert!(
+            text.contains("too large to pass as environment variables"),
+            "{text}"
+        );
+        assert!(text.contains("TAP_X_CATALOG"), "{text}");
+    }
+}

@@ -82,12 +82,7 @@ pub(crate) fn run_bounded(
         Stdio::piped(),
         Stdio::piped(),
     )
-    .map_err(|e| RunError::Launch {
-        label: "extractor".into(),
-        plugin: tap.name.clone(),
-        message: format!("{}: {e}", spec.program.display()),
-        hint: "check that the executable exists and is runnable".into(),
-    })?;
+    .map_err(|e| crate::process::spawn_error("extractor", &tap.name, &spec, &e))?;
     let pid = child.id();
     let (tx, rx) = mpsc::channel::<Event>();
     let (err_done_tx, err_done) = mpsc::channel::<()>();
