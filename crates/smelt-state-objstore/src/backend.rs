@@ -170,7 +170,7 @@ impl StateBackend for ObjectStoreBackend {
         let key = self.key(id, STATE_FILE)?;
         let objects = self.objects()?;
         let _lock = self.lock_unless_claimed(&objects, id)?;
-        objects.put(&key, state.to_meltano_json(), PutMode::Overwrite)?;
+        objects.put(&key, state.to_stored_json()?, PutMode::Overwrite)?;
         Ok(())
     }
 
@@ -199,7 +199,7 @@ impl StateBackend for ObjectStoreBackend {
                 None => (None, PutMode::Create),
             };
             let next = f(current)?;
-            match objects.put(&key, next.to_meltano_json(), mode)? {
+            match objects.put(&key, next.to_stored_json()?, mode)? {
                 Put::Written(_) => return Ok(next),
                 Put::Conflict => continue,
             }

@@ -36,3 +36,4 @@ pub use runs::{NewRun, RunRecord, RunStatus, STALE_AFTER};
 pub use schema::SCHEMA_VERSION;
 pub use state_store::SystemDbStateBackend;
 pub use timeouts::DbTimeouts;
+pub use uri::redact as redact_uri;

@@ -46,15 +46,21 @@ impl SystemDbStateBackend {
         .map_err(|e| e.located(self.location(id)))
     }
 
+    /// Serialise a state for its row, refusing (before anything is written) one over
+    /// smelt's state limits ([`smelt_state::MAX_STATE_DEPTH`], [`smelt_state::MAX_STATE_BYTES`]),
+    /// so every stored row can be read back.
     fn encode(id: &str, state: &JobState) -> Result<StoredState, StateError> {
+        state.check_depth()?;
         let encode = |v: &Value| {
             serde_json::to_string(v)
                 .map_err(|e| StateError::Backend(format!("could not encode state for {id}: {e}")))
         };
-        Ok(StoredState {
+        let stored = StoredState {
             completed: encode(&state.completed)?,
             partial: encode(&state.partial)?,
-        })
+        };
+        smelt_state::check_size(stored.completed.len() + stored.partial.len())?;
+        Ok(stored)
     }
 }
 

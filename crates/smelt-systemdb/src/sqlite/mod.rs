@@ -9,6 +9,7 @@ mod state;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -44,14 +45,8 @@ impl SqliteEngine {
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
-            .map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(open_err)?;
         let label = path.display().to_string();
-        match schema::migrate(&mut conn).map_err(open_err)? {
+        match set_up_with_retry(&mut conn).map_err(open_err)? {
             Migrated::UpToDate => {}
             Migrated::TooNew(found) => {
                 return Err(DbError::SchemaTooNew {
@@ -85,6 +80,43 @@ impl SqliteEngine {
             source,
         }
     }
+}
+
+/// Switch a new connection to WAL and bring the schema up to date, retrying while another
+/// process is doing the same to a brand-new file.
+///
+/// SQLite reports "database is locked" without calling the busy handler in a few first-use
+/// races (switching a fresh file to WAL, WAL recovery), so the busy timeout alone does not
+/// cover several processes opening a new `smelt.db` at once; these steps are idempotent and
+/// are simply retried, with a little jitter, for up to [`BUSY_TIMEOUT`].
+fn set_up_with_retry(conn: &mut Connection) -> rusqlite::Result<Migrated> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut attempt: u64 = 0;
+    loop {
+        match set_up(conn) {
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                attempt += 1;
+                let jitter = u64::from(std::process::id() % 7) + attempt.min(20) * 3;
+                std::thread::sleep(Duration::from_millis(2 + jitter));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn set_up(conn: &mut Connection) -> rusqlite::Result<Migrated> {
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    schema::migrate(conn)
+}
+
+/// "database is busy/locked": another connection holds a lock we need.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Create `path` as an empty file readable and writable by its owner only (0600) if it does not
@@ -207,5 +239,88 @@ mod tests {
                 .is_some_and(|e| e.contains("smelt.db") && e.contains("not Meltano's meltano.db")),
             "{err:?}"
         );
+    }
+
+    /// Names the database a [`fresh_open_worker`] child opens.
+    const FRESH_DB_ENV: &str = "SMELT_SYSTEMDB_TEST_FRESH_DB";
+    /// The file whose appearance releases every waiting child at once.
+    const GO_ENV: &str = "SMELT_SYSTEMDB_TEST_GO";
+
+    /// Child-process entry point for `eight_processes_open_a_fresh_database_at_once`: waits
+    /// for the go file, opens the database and writes to it. Does nothing when run alone.
+    #[test]
+    fn fresh_open_worker() {
+        let (Some(db), Some(go)) = (std::env::var_os(FRESH_DB_ENV), std::env::var_os(GO_ENV))
+        else {
+            return;
+        };
+        let go = PathBuf::from(go);
+        let started = std::time::Instant::now();
+        while !go.exists() && started.elapsed() < std::time::Duration::from_secs(30) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let engine = match SqliteEngine::open(Path::new(&db)) {
+            Ok(e) => e,
+            Err(e) => panic!("open: {e}"),
+        };
+        let wrote = engine
+            .conn()
+            .execute_batch("CREATE TABLE IF NOT EXISTS t (x); INSERT INTO t VALUES (1);");
+        assert!(wrote.is_ok(), "{wrote:?}");
+    }
+
+    /// Concurrent first use of a brand-new `smelt.db` (8 processes creating, switching to WAL
+    /// and migrating it at the same moment) never fails with "database is locked".
+    #[test]
+    fn eight_processes_open_a_fresh_database_at_once() {
+        let exe = match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => panic!("{e}"),
+        };
+        for round in 0..5 {
+            let dir = match tempfile::tempdir() {
+                Ok(d) => d,
+                Err(e) => panic!("{e}"),
+            };
+            let db = dir.path().join(".meltano").join("smelt.db");
+            let go = dir.path().join("go");
+            let children: Vec<_> = (0..8)
+                .map(|_| {
+                    std::process::Command::new(&exe)
+                        .args([
+                            "--exact",
+                            "sqlite::tests::fresh_open_worker",
+                            "--test-threads=1",
+                            "--nocapture",
+                        ])
+                        .env(FRESH_DB_ENV, &db)
+                        .env(GO_ENV, &go)
+                        .stdout(std::process::Stdio::piped())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .unwrap_or_else(|e| panic!("spawn: {e}"))
+                })
+                .collect();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            assert!(fs::write(&go, b"").is_ok());
+            for child in children {
+                let out = child
+                    .wait_with_output()
+                    .unwrap_or_else(|e| panic!("wait: {e}"));
+                assert!(
+                    out.status.success(),
+                    "round {round}: {}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let rows: i64 = match Connection::open(&db) {
+                Ok(c) => c
+                    .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+                    .unwrap_or(-1),
+                Err(e) => panic!("{e}"),
+            };
+            assert_eq!(rows, 8, "round {round}");
+        }
     }
 }

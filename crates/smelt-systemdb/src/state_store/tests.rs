@@ -86,6 +86,33 @@ fn concurrent_worker() {
 }
 
 each_engine! {
+    fn state_over_the_limits_is_refused_before_writing(f) {
+        let db = f.open();
+        let backend = db.state_backend();
+        let mut deep = json!(1);
+        for _ in 0..smelt_state::MAX_STATE_DEPTH {
+            deep = json!({ "k": deep });
+        }
+        let fine = JobState::from_singer_state(json!({"a": 1}));
+        ok(backend.set(ID, &fine));
+        let err = backend.set(ID, &JobState::from_singer_state(deep.clone())).err();
+        assert!(
+            err.as_ref().is_some_and(|e| e.to_string().contains("at most 100 levels")),
+            "{err:?}"
+        );
+        let err = backend
+            .update(ID, &mut |s| {
+                let mut s = s.unwrap_or_default();
+                s.record_ack(deep.clone(), StateStrategy::Auto);
+                Ok(s)
+            })
+            .err();
+        assert!(err.is_some());
+        let big = "x".repeat(smelt_state::MAX_STATE_BYTES);
+        assert!(backend.set(ID, &JobState::from_singer_state(json!({ "b": big }))).is_err());
+        assert_eq!(ok(backend.get(ID)), Some(fine));
+    }
+
     fn crud_round_trip(f) {
         let db = f.open();
         let backend = db.state_backend();
