@@ -64,9 +64,9 @@ pub(crate) fn find_lock(
 ) -> Result<Option<BaseDefinition>, ProjectError> {
     for path in lock_candidates(root, plugin_type, base_name, variant) {
         if path.is_file() {
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| ProjectError::io("read", &path, e))?;
-            return parse_lock(&text, &display_path(root, &path)).map(Some);
+            let shown = display_path(root, &path);
+            let text = crate::files::read_text_file(&path, &shown)?;
+            return parse_lock(&text, &shown).map(Some);
         }
     }
     Ok(None)

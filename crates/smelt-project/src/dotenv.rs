@@ -27,12 +27,23 @@ pub fn parse_dotenv(text: &str, process_env: &dyn Fn(&str) -> Option<String>) ->
         line: 1,
     };
     let mut out = DotEnv::default();
+    let mut budget = crate::expand::MAX_EXPANSION;
     while !parser.at_end() {
         let start_line = parser.line;
         match parser.entry() {
             Ok(Some((key, raw, interpolate))) => {
                 let value = if interpolate {
-                    interpolate_value(&raw, &out.vars, process_env)
+                    let (value, capped) =
+                        interpolate_value(&raw, &out.vars, process_env, &mut budget);
+                    if let Some(name) = capped {
+                        out.warnings.push(format!(
+                            ".env line {start_line}: `${{{name}}}` was left as written: the \
+                             file's references already brought in {} MiB, the most smelt \
+                             expands",
+                            crate::expand::MAX_EXPANSION / (1024 * 1024)
+                        ));
+                    }
+                    value
                 } else {
                     raw
                 };
@@ -220,11 +231,16 @@ impl Cursor<'_> {
 }
 
 /// Replaces `${NAME}` and `${NAME:-default}`.
+/// Expands `${VAR}` references in `raw`. `budget` is how many bytes references may still
+/// bring in for the whole file (so lines building on each other, `A1=${A0}${A0}`, cannot
+/// double without bound); a reference past it stays as written and its name is returned.
 fn interpolate_value(
     raw: &str,
     earlier: &BTreeMap<String, String>,
     process_env: &dyn Fn(&str) -> Option<String>,
-) -> String {
+    budget: &mut usize,
+) -> (String, Option<String>) {
+    let mut capped = None;
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(start) = rest.find("${") {
@@ -232,7 +248,7 @@ fn interpolate_value(
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
             out.push_str(&rest[start..]);
-            return out;
+            return (out, capped);
         };
         let inner = &after[..end];
         let (name, default) = match inner.find(":-") {
@@ -246,11 +262,17 @@ fn interpolate_value(
             .filter(|v| !v.is_empty() || default.is_none())
             .or_else(|| default.map(str::to_string))
             .unwrap_or_default();
-        out.push_str(&value);
+        if value.len() > *budget {
+            out.push_str(&rest[start..start + 2 + end + 1]);
+            capped.get_or_insert_with(|| name.to_string());
+        } else {
+            *budget -= value.len();
+            out.push_str(&value);
+        }
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    out
+    (out, capped)
 }
 
 #[cfg(test)]
@@ -261,6 +283,24 @@ mod tests {
         parse_dotenv(text, &|name| {
             (name == "HOME_DIR").then(|| "/home/me".to_string())
         })
+    }
+
+    #[test]
+    fn doubling_lines_are_capped_with_a_warning_naming_the_line() {
+        let mut text = format!("A0={}\n", "x".repeat(1024));
+        for i in 1..40 {
+            text.push_str(&format!("A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+        }
+        let env = parse(&text);
+        let total: usize = env.vars.values().map(String::len).sum();
+        assert!(total < 3 * crate::expand::MAX_EXPANSION, "{total}");
+        assert!(
+            env.warnings[0].starts_with(".env line 15: `${A13}` was left as written"),
+            "{:?}",
+            env.warnings[0]
+        );
+        assert_eq!(env.vars["A13"].len(), 1024 << 13);
+        assert_eq!(env.vars["A14"], "${A13}${A13}");
     }
 
     #[test]

@@ -118,14 +118,14 @@ impl Project {
         let mut warnings = Vec::new();
 
         let dotenv_path = root.join(".env");
-        let dotenv = match std::fs::read_to_string(&dotenv_path) {
-            Ok(text) => {
-                let parsed = parse_dotenv(&text, &|k| process_env.get(k).cloned());
-                warnings.extend(parsed.warnings);
-                parsed.vars
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(ProjectError::io("read", &dotenv_path, e)),
+        // Read as text with line:col for bad bytes, like every other project file.
+        let dotenv = if dotenv_path.exists() {
+            let text = crate::files::read_text_file(&dotenv_path, Path::new(".env"))?;
+            let parsed = parse_dotenv(&text, &|k| process_env.get(k).cloned());
+            warnings.extend(parsed.warnings);
+            parsed.vars
+        } else {
+            BTreeMap::new()
         };
 
         let top = Node {
