@@ -7,7 +7,7 @@
 //! so the next run resumes from it and completed state is never replaced by less.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::process::ChildStdout;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ use crate::log::Logger;
 use crate::rundir::RunDir;
 use crate::runner::RunContext;
 use crate::state_store::LockSettings;
-use crate::supervise::{run_chain, ChainOptions, Sink, Stage};
+use crate::supervise::{read_line_bounded, run_chain, BoundedLine, ChainOptions, Sink, Stage};
 
 /// How often a running set tells the system database it is alive.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
@@ -216,9 +216,11 @@ fn run_pipeline(
         let log = ctx.logger.clone();
         let loader = set.loader.name.clone();
         let acks = Arc::clone(&acks);
+        let limit = ctx.settings.buffer_size;
         Box::new(move |out: ChildStdout| {
             read_acks(
                 out,
+                limit,
                 &loader,
                 id.as_deref(),
                 backend.as_ref(),
@@ -299,9 +301,12 @@ fn destination_of(p: &PreparedPlugin) -> Option<String> {
 }
 
 /// Reads the loader's stdout: every non-empty line is an acknowledged state, persisted before
-/// the next line is read.
+/// the next line is read. A line longer than `limit` (`elt.buffer_size`) fails the run rather
+/// than being buffered whole, so smelt's memory stays bounded.
+#[allow(clippy::too_many_arguments)]
 fn read_acks(
     out: ChildStdout,
+    limit: usize,
     loader: &str,
     state_id: Option<&str>,
     backend: &dyn StateBackend,
@@ -312,12 +317,18 @@ fn read_acks(
     let mut reader = BufReader::new(out);
     let mut line = Vec::new();
     loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| RunError::io(format!("reading state from loader {loader}"), e))?;
-        if n == 0 {
-            return Ok(());
+        match read_line_bounded(&mut reader, &mut line, limit, false)
+            .map_err(|e| RunError::io(format!("reading state from loader {loader}"), e))?
+        {
+            BoundedLine::Eof => return Ok(()),
+            BoundedLine::Line => {}
+            BoundedLine::Truncated { .. } => {
+                return Err(RunError::LineTooLong {
+                    plugin: format!("loader {loader} (state output)"),
+                    limit,
+                    suggested: limit.saturating_mul(4),
+                })
+            }
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim();

@@ -95,12 +95,14 @@ impl Logger {
         }
     }
 
-    /// Starts copying every line (debug and above) to `path`, creating its directory.
+    /// Starts copying every line (debug and above) to `path`, creating its directory. The file
+    /// is readable by its owner only (0600, like `state.json` and `smelt.db`), since plugins
+    /// may log connection details or data.
     pub fn attach_file(&self, path: &Path) -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let f = File::create(path)?;
+        let f = open_private(path)?;
         *lock(&self.inner.file) = Some(BufWriter::new(f));
         Ok(())
     }
@@ -181,6 +183,23 @@ impl Logger {
     }
 }
 
+/// Creates or truncates `path` for writing, readable by its owner only (an existing file's
+/// looser mode is tightened too, since opening keeps it).
+fn open_private(path: &Path) -> std::io::Result<File> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        open.mode(0o600);
+        let f = open.open(path)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    open.open(path)
+}
+
 /// Locks a mutex, recovering the data if another thread panicked while holding it: a log must
 /// keep working while the process is reporting a failure.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -220,5 +239,20 @@ mod tests {
         assert_eq!(lines[0]["event"], "relay detail");
         assert_eq!(lines[1]["plugin"], "tap-x");
         assert_eq!(lines[1]["event"], "hello");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn log_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.log");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let log = Logger::new(LogLevel::Error, LogFormat::Text);
+        log.attach_file(&path).unwrap();
+        log.detach_file();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }

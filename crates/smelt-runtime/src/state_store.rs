@@ -92,14 +92,10 @@ pub fn open_state_backend(
     })
 }
 
-/// Hides `user:password@` in a URI for messages.
+/// A URI (or libpq connection string) with every credential hidden, for messages: one
+/// redaction for the whole program, see [`smelt_systemdb::redact_uri`].
 pub fn redact_uri(uri: &str) -> String {
-    match (uri.find("://"), uri.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            format!("{}://(credentials)@{}", &uri[..scheme_end], &uri[at + 1..])
-        }
-        _ => uri.to_string(),
-    }
+    smelt_systemdb::redact_uri(uri)
 }
 
 #[cfg(test)]
@@ -110,8 +106,13 @@ mod tests {
     fn credentials_never_reach_messages() {
         assert_eq!(
             redact_uri("s3://KEY:SECRET@bucket/prefix"),
-            "s3://(credentials)@bucket/prefix"
+            "s3://***@bucket/prefix"
         );
+        assert_eq!(
+            redact_uri("azure://acct:p@ss/w@container/prefix"),
+            "azure://***@container/prefix"
+        );
+        assert_eq!(redact_uri("s3://bucket/a@b"), "s3://bucket/a@b");
         assert_eq!(redact_uri("file:///tmp/state"), "file:///tmp/state");
     }
 

@@ -27,6 +27,8 @@ use crate::signals;
 const KILL_GRACE: Duration = Duration::from_secs(10);
 /// How long a producer may keep running after its consumer exited before it is stopped.
 const EARLY_EXIT_GRACE: Duration = Duration::from_millis(500);
+/// How long stderr forwarders get to finish after every process of a chain has exited.
+const STDERR_DRAIN: Duration = Duration::from_secs(5);
 /// Event-loop poll interval for signals and the timeout (events themselves wake it at once).
 const POLL: Duration = Duration::from_millis(50);
 
@@ -232,6 +234,8 @@ pub fn run_chain(
 
     let mut stdins = Vec::with_capacity(n);
     let mut stdouts = Vec::with_capacity(n);
+    let (stderr_tx, stderr_done) = mpsc::channel::<()>();
+    let mut stderr_threads = 0usize;
     for (i, child) in children.iter_mut() {
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
@@ -246,7 +250,12 @@ pub fn run_chain(
         if let Some(err) = child.stderr.take() {
             let log = opts.logger.clone();
             let name = stages[*i].name.clone();
-            thread::spawn(move || forward_lines(err, &name, &log));
+            let done = stderr_tx.clone();
+            stderr_threads += 1;
+            thread::spawn(move || {
+                forward_lines(err, &name, &log);
+                let _ = done.send(());
+            });
         }
     }
     // Hops: stdout i → stdin i+1.
@@ -419,6 +428,7 @@ pub fn run_chain(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
+    drain_stderr(stderr_done, stderr_threads, opts.logger);
     // Stopping a stage we later found had already exited on its own does not make it "stopped".
     for i in 0..n {
         if out.stopped[i] {
@@ -441,15 +451,162 @@ pub fn run_chain(
     Ok(out)
 }
 
-/// Copies a plugin's stderr (or a command's stdout) into the log, one line at a time.
+/// Waits until every stderr forwarder has copied its last line, so nothing a plugin said is
+/// lost when smelt exits right after the chain. A forwarder still blocked after
+/// [`STDERR_DRAIN`] (a plugin's own child keeps the pipe open) is left behind with a warning.
+fn drain_stderr(done: mpsc::Receiver<()>, mut pending: usize, log: &Logger) {
+    let until = Instant::now() + STDERR_DRAIN;
+    while pending > 0 {
+        match done.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(()) => pending -= 1,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                log.warn(&format!(
+                    "{pending} plugin stderr stream(s) still open {}s after the plugins exited (a plugin's child process may still hold them); not waiting for them",
+                    STDERR_DRAIN.as_secs()
+                ));
+                return;
+            }
+        }
+    }
+}
+
+/// Longest stderr (or command output) line kept for the log. Longer lines are cut here with a
+/// marker saying how much was dropped, so one runaway line cannot exhaust smelt's memory.
+pub const MAX_LOG_LINE: usize = 64 * 1024;
+
+/// What [`read_line_bounded`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundedLine {
+    /// The source is exhausted and nothing was read.
+    Eof,
+    /// A whole line (with its newline, unless it was the last) is in the buffer.
+    Line,
+    /// The line was longer than the limit: the buffer holds its first `limit` bytes and
+    /// `dropped` more bytes were skipped (consumed without being stored).
+    Truncated {
+        /// Bytes of the line that were skipped, newline included.
+        dropped: u64,
+    },
+}
+
+/// Reads one line into `buf` (cleared first), storing at most `limit` bytes, so memory stays
+/// bounded whatever a plugin writes. With `skip_rest`, the remainder of an over-long line is
+/// consumed (and counted) up to its newline; without it, reading stops at the limit.
+pub fn read_line_bounded<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+    skip_rest: bool,
+) -> std::io::Result<BoundedLine> {
+    buf.clear();
+    let mut dropped: u64 = 0;
+    let mut over = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = limit.saturating_sub(buf.len());
+        if take <= room && !over {
+            buf.extend_from_slice(&chunk[..take]);
+        } else {
+            buf.extend_from_slice(&chunk[..room.min(take)]);
+            dropped += (take - room.min(take)) as u64;
+            over = true;
+        }
+        reader.consume(take);
+        if done {
+            break;
+        }
+        if over && !skip_rest {
+            break;
+        }
+    }
+    Ok(match (over, buf.is_empty()) {
+        (true, _) => BoundedLine::Truncated { dropped },
+        (false, true) => BoundedLine::Eof,
+        (false, false) => BoundedLine::Line,
+    })
+}
+
+/// Copies a plugin's stderr (or a command's stdout) into the log, one line at a time. Lines
+/// longer than [`MAX_LOG_LINE`] are cut with a marker naming how many bytes were left out;
+/// the rest of such a line is skipped, never buffered.
 pub fn forward_lines<R: std::io::Read>(src: R, name: &str, log: &Logger) {
     let mut reader = BufReader::new(src);
     let mut buf = Vec::new();
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => log.plugin_line(name, &String::from_utf8_lossy(&buf)),
+        match read_line_bounded(&mut reader, &mut buf, MAX_LOG_LINE, true) {
+            Ok(BoundedLine::Eof) | Err(_) => break,
+            Ok(BoundedLine::Line) => log.plugin_line(name, &String::from_utf8_lossy(&buf)),
+            Ok(BoundedLine::Truncated { dropped }) => {
+                let text = String::from_utf8_lossy(&buf);
+                log.plugin_line(
+                    name,
+                    &format!(
+                        "{}… [line truncated by smelt: {dropped} more bytes not shown]",
+                        text.trim_end()
+                    ),
+                );
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::*;
+
+    fn lines(input: &[u8], limit: usize, skip: bool) -> Vec<(String, BoundedLine)> {
+        let mut r = BufReader::with_capacity(4, input);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        loop {
+            match read_line_bounded(&mut r, &mut buf, limit, skip) {
+                Ok(BoundedLine::Eof) => return out,
+                Ok(k) => out.push((String::from_utf8_lossy(&buf).into_owned(), k)),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn short_lines_pass_whole() {
+        assert_eq!(
+            lines(b"ab\ncd", 10, true),
+            [
+                ("ab\n".to_string(), BoundedLine::Line),
+                ("cd".to_string(), BoundedLine::Line)
+            ]
+        );
+        assert_eq!(lines(b"abc\n", 4, true)[0].1, BoundedLine::Line);
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_the_rest_skipped() {
+        let got = lines(b"abcdefghij\nxy\n", 4, true);
+        assert_eq!(
+            got[0],
+            ("abcd".into(), BoundedLine::Truncated { dropped: 7 })
+        );
+        assert_eq!(got[1], ("xy\n".into(), BoundedLine::Line));
+    }
+
+    #[test]
+    fn without_skipping_reading_stops_at_the_limit() {
+        let mut r = BufReader::with_capacity(4, &b"abcdefghij\n"[..]);
+        let mut buf = Vec::new();
+        let k = read_line_bounded(&mut r, &mut buf, 4, false).ok();
+        assert!(matches!(k, Some(BoundedLine::Truncated { .. })));
+        assert_eq!(buf, b"abcd");
     }
 }
