@@ -82,3 +82,23 @@ fn state_commands_need_no_environment() {
     let explicit = p.run(&["--environment", "gone", "state", "list"]);
     assert_eq!(explicit.status.code(), Some(1), "{}", text(&explicit));
 }
+
+#[test]
+fn a_config_too_large_for_environment_variables_names_the_plugin() {
+    let big = "x".repeat(300 * 1024);
+    let yml = FIXTURE_YML.replace(
+        "      count: 10\n",
+        &format!("      count: 10\n      blob: {big}\n"),
+    );
+    let p = TestProject::new(&yml);
+    let out = p.run(&["run", "tap-fixture", "target-fixture"]);
+    common::assert_fails(
+        &out,
+        1,
+        &[
+            "tap-fixture",
+            "too large to pass as environment variables",
+            "TAP_FIXTURE_BLOB",
+        ],
+    );
+}

@@ -220,12 +220,12 @@ pub fn run_chain(
                 for (_, mut c) in children {
                     let _ = c.wait();
                 }
-                return Err(RunError::Launch {
-                    label: stage.label.to_lowercase(),
-                    plugin: stage.name.clone(),
-                    message: format!("{}: {e}", stage.spec.program.display()),
-                    hint: "check that the executable exists and is runnable".into(),
-                });
+                return Err(crate::process::spawn_error(
+                    &stage.label.to_lowercase(),
+                    &stage.name,
+                    &stage.spec,
+                    &e,
+                ));
             }
         }
     }
