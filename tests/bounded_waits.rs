@@ -11,6 +11,26 @@ use std::time::{Duration, Instant};
 use common::{assert_fails, text, TestProject};
 use smelt_testsupport::FrozenProxy;
 
+/// Sends SIGTERM to `child` and waits at most `limit` for it to end (killing it and failing
+/// the test otherwise).
+fn sigterm_and_wait(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    // SAFETY: sends a signal to the child we spawned.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if started.elapsed() < limit => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => {
+                let _ = child.kill();
+                panic!("smelt did not end within {limit:?} after SIGTERM: {other:?}");
+            }
+        }
+    }
+}
+
 fn frozen() -> FrozenProxy {
     match FrozenProxy::silent() {
         Ok(p) => p,
@@ -117,22 +137,7 @@ fn sigterm_ends_a_wait_on_a_frozen_database() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(proxy.accepted(), 1, "smelt never connected");
-    let pid = child.id() as i32;
-    // SAFETY: sends a signal to the child we spawned.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < Duration::from_secs(5) => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => {
-                let _ = child.kill();
-                panic!("smelt did not end after SIGTERM: {other:?}");
-            }
-        }
-    };
+    let status = sigterm_and_wait(&mut child, Duration::from_secs(5));
     // Ended by the signal itself, or exiting 143 as for a signal.
     assert!(
         status.signal() == Some(libc::SIGTERM) || status.code() == Some(143),
@@ -169,21 +174,6 @@ fn sigterm_ends_a_run_whose_state_backend_froze_mid_run() {
     std::thread::sleep(Duration::from_secs(3));
     proxy.freeze();
     std::thread::sleep(Duration::from_secs(1));
-    let pid = child.id() as i32;
-    // SAFETY: sends a signal to the child we spawned.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < Duration::from_secs(25) => {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            other => {
-                let _ = child.kill();
-                panic!("smelt did not end after SIGTERM while S3 was frozen: {other:?}");
-            }
-        }
-    };
+    let status = sigterm_and_wait(&mut child, Duration::from_secs(25));
     assert_eq!(status.code(), Some(143), "{status:?}");
 }

@@ -4,11 +4,12 @@
 mod common;
 
 use std::io::Write;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{alive, assert_fails, read_jsonl, text, wait_for_file, TestProject, FIXTURE_YML};
+use common::{
+    alive, assert_fails, quickstart, read_jsonl, text, wait_for_file, TestProject, FIXTURE_YML,
+};
 
 const RUN_STATE_ID: &str = "dev:tap-fixture-to-target-fixture";
 
@@ -337,31 +338,6 @@ fn sigterm_reaches_the_plugin_and_its_children_and_exits_143() {
 #[test]
 fn sigint_reaches_the_plugin_and_exits_130() {
     signal_test(libc::SIGINT, 130);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let name = entry.file_name();
-        if name == ".meltano" || name == "output" {
-            continue;
-        }
-        let dest = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
-fn quickstart() -> TestProject {
-    let p = TestProject::new("");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
-        p.dir.path(),
-    );
-    p
 }
 
 #[test]

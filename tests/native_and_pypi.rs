@@ -2,34 +2,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{read_jsonl, text, TestProject};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let name = entry.file_name();
-        if name == ".meltano" || name == "output" {
-            continue;
-        }
-        let dest = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
-fn quickstart() -> TestProject {
-    let p = TestProject::new("");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
-        p.dir.path(),
-    );
-    p
-}
+use common::{quickstart, read_jsonl, text};
 
 #[test]
 fn quickstart_moves_csv_rows_then_only_new_ones() {

@@ -267,3 +267,30 @@ pub fn pypi_venv(dir_name: &str, requirement: &str, exe: &str) -> PathBuf {
     std::fs::write(&marker, requirement).expect("write the venv marker");
     program
 }
+
+/// Copies a directory tree, leaving out `.meltano` and `output` (run artefacts).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        if name == ".meltano" || name == "output" {
+            continue;
+        }
+        let dest = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A fresh copy of `examples/quickstart` (native tap-csv → target-jsonl).
+pub fn quickstart() -> TestProject {
+    let p = TestProject::new("");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart"),
+        p.dir.path(),
+    );
+    p
+}
