@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::runtime::{Builder, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config, NoTls, Row, Transaction};
+use tokio_postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
 
 /// Why a call failed: the driver's error, or our deadline.
 #[derive(Debug)]
@@ -138,77 +138,6 @@ impl PgClient {
         Ok(out??)
     }
 
-    /// Run statements separated by `;` (no parameters).
-    pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<(), PgError> {
-        let out = bounded(
-            &self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.client.batch_execute(sql),
-        );
-        PgClient::settle(&mut self.broken, out)
-    }
-
-    /// Run one statement; the number of rows it changed.
-    pub(crate) fn execute(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, PgError> {
-        let out = bounded(
-            &self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.client.execute(sql, params),
-        );
-        PgClient::settle(&mut self.broken, out)
-    }
-
-    /// All rows of a query.
-    pub(crate) fn query(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, PgError> {
-        let out = bounded(
-            &self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.client.query(sql, params),
-        );
-        PgClient::settle(&mut self.broken, out)
-    }
-
-    /// Exactly one row.
-    pub(crate) fn query_one(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Row, PgError> {
-        let out = bounded(
-            &self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.client.query_one(sql, params),
-        );
-        PgClient::settle(&mut self.broken, out)
-    }
-
-    /// At most one row.
-    pub(crate) fn query_opt(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, PgError> {
-        let out = bounded(
-            &self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.client.query_opt(sql, params),
-        );
-        PgClient::settle(&mut self.broken, out)
-    }
-
     /// Begin a transaction; it rolls back when dropped without [`PgTx::commit`].
     pub(crate) fn transaction(&mut self) -> Result<PgTx<'_>, PgError> {
         let PgClient {
@@ -245,83 +174,6 @@ pub(crate) struct PgTx<'a> {
 }
 
 impl<'a> PgTx<'a> {
-    fn open(&self) -> Result<&Transaction<'a>, PgError> {
-        self.tx
-            .as_ref()
-            .ok_or_else(|| PgError::Runtime("the transaction has ended".to_string()))
-    }
-
-    /// Run statements separated by `;` (no parameters).
-    pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<(), PgError> {
-        let out = bounded(
-            self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.open()?.batch_execute(sql),
-        );
-        PgClient::settle(self.broken, out)
-    }
-
-    /// Run one statement; the number of rows it changed.
-    pub(crate) fn execute(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, PgError> {
-        let out = bounded(
-            self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.open()?.execute(sql, params),
-        );
-        PgClient::settle(self.broken, out)
-    }
-
-    /// All rows of a query.
-    pub(crate) fn query(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, PgError> {
-        let out = bounded(
-            self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.open()?.query(sql, params),
-        );
-        PgClient::settle(self.broken, out)
-    }
-
-    /// Exactly one row.
-    pub(crate) fn query_one(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Row, PgError> {
-        let out = bounded(
-            self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.open()?.query_one(sql, params),
-        );
-        PgClient::settle(self.broken, out)
-    }
-
-    /// At most one row.
-    pub(crate) fn query_opt(
-        &mut self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, PgError> {
-        let out = bounded(
-            self.rt,
-            self.limit,
-            STATEMENT_SETTING,
-            self.open()?.query_opt(sql, params),
-        );
-        PgClient::settle(self.broken, out)
-    }
-
     /// Commit, within the same deadline.
     pub(crate) fn commit(mut self) -> Result<(), PgError> {
         let Some(tx) = self.tx.take() else {
@@ -346,5 +198,118 @@ impl Drop for PgTx<'_> {
                 *self.broken = true;
             }
         }
+    }
+}
+
+/// The bounded calls of a connection or of a transaction on it, written once: each sends one
+/// request and waits at most the connection's bound, marking the connection broken when the
+/// bound is hit (its protocol state is then unknown).
+pub(crate) trait PgCalls {
+    /// What the calls go through: a client or a transaction.
+    type Session: GenericClient + Sync;
+
+    /// The runtime, the bound, the broken flag and the session to call.
+    fn parts(&mut self) -> Result<Parts<'_, Self::Session>, PgError>;
+
+    /// Run statements separated by `;` (no parameters).
+    fn batch_execute(&mut self, sql: &str) -> Result<(), PgError> {
+        let p = self.parts()?;
+        let out = bounded(
+            p.rt,
+            p.limit,
+            STATEMENT_SETTING,
+            p.session.batch_execute(sql),
+        );
+        PgClient::settle(p.broken, out)
+    }
+
+    /// Run one statement; the number of rows it changed.
+    fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError> {
+        let p = self.parts()?;
+        let out = bounded(
+            p.rt,
+            p.limit,
+            STATEMENT_SETTING,
+            p.session.execute(sql, params),
+        );
+        PgClient::settle(p.broken, out)
+    }
+
+    /// All rows of a query.
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, PgError> {
+        let p = self.parts()?;
+        let out = bounded(
+            p.rt,
+            p.limit,
+            STATEMENT_SETTING,
+            p.session.query(sql, params),
+        );
+        PgClient::settle(p.broken, out)
+    }
+
+    /// Exactly one row.
+    fn query_one(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, PgError> {
+        let p = self.parts()?;
+        let out = bounded(
+            p.rt,
+            p.limit,
+            STATEMENT_SETTING,
+            p.session.query_one(sql, params),
+        );
+        PgClient::settle(p.broken, out)
+    }
+
+    /// At most one row.
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, PgError> {
+        let p = self.parts()?;
+        let out = bounded(
+            p.rt,
+            p.limit,
+            STATEMENT_SETTING,
+            p.session.query_opt(sql, params),
+        );
+        PgClient::settle(p.broken, out)
+    }
+}
+
+/// What a bounded call needs, borrowed from a [`PgClient`] or a [`PgTx`].
+pub(crate) struct Parts<'s, S> {
+    rt: &'s Runtime,
+    limit: Option<Duration>,
+    broken: &'s mut bool,
+    session: &'s S,
+}
+
+impl PgCalls for PgClient {
+    type Session = Client;
+
+    fn parts(&mut self) -> Result<Parts<'_, Client>, PgError> {
+        Ok(Parts {
+            rt: &self.rt,
+            limit: self.limit,
+            broken: &mut self.broken,
+            session: &self.client,
+        })
+    }
+}
+
+impl<'a> PgCalls for PgTx<'a> {
+    type Session = Transaction<'a>;
+
+    fn parts(&mut self) -> Result<Parts<'_, Transaction<'a>>, PgError> {
+        let session = self
+            .tx
+            .as_ref()
+            .ok_or_else(|| PgError::Runtime("the transaction has ended".to_string()))?;
+        Ok(Parts {
+            rt: self.rt,
+            limit: self.limit,
+            broken: &mut *self.broken,
+            session,
+        })
     }
 }

@@ -9,7 +9,7 @@ use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Config;
 
-use super::client::{PgClient, PgError};
+use super::client::{PgCalls, PgClient, PgError};
 use crate::uri::redact;
 use crate::{DbError, DbTimeouts, BUSY_TIMEOUT};
 

@@ -23,7 +23,7 @@ use tokio_postgres::Config;
 use crate::engine::Engine;
 use crate::schema::{Migrated, SCHEMA_VERSION};
 use crate::{DbError, DbTimeouts, BUSY_TIMEOUT};
-use client::{PgClient, PgError};
+use client::{PgCalls, PgClient, PgError};
 
 pub(crate) use connect::describe;
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
-use super::client::PgTx;
+use super::client::{PgCalls, PgTx};
 use super::{PgEngine, LOCK_CLASS_RUNS};
 use crate::engine::{BeginBody, RunEnd, RunStore, RunTx};
 use crate::runs::{RawRun, RunRecord};

@@ -1,7 +1,7 @@
 //! The PostgreSQL schema and its migrations, recorded in `smelt_schema_version` like the
 //! SQLite side so older databases upgrade in place and newer ones are refused.
 
-use super::client::{PgClient, PgError};
+use super::client::{PgCalls, PgClient, PgError};
 use super::LOCK_CLASS_SCHEMA;
 use crate::schema::{Migrated, SCHEMA_VERSION};
 use crate::time::now;

@@ -1,5 +1,6 @@
 //! The PostgreSQL settings table.
 
+use super::client::PgCalls;
 use super::PgEngine;
 use crate::engine::{SettingsStore, StoredSetting};
 use crate::time::now;

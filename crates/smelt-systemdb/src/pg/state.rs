@@ -3,7 +3,7 @@
 use smelt_state::StateError;
 use tokio_postgres::Row;
 
-use super::client::PgClient;
+use super::client::{PgCalls, PgClient};
 use super::PgEngine;
 use crate::engine::{StateStore, StoredState, UpdateBody};
 use crate::time::now;
