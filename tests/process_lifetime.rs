@@ -98,38 +98,6 @@ fn start_slow_run(p: &TestProject, own_group: bool) -> (Child, Vec<i32>) {
     (child, vec![tap, wrapper, target, sleeper])
 }
 
-/// The parent pid of `pid`, from /proc.
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(')')
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// A child of `parent` whose command line mentions `needle`.
-fn wait_for_child(parent: i32, needle: &str) -> Option<i32> {
-    let end = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < end {
-        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            if parent_of(pid) != Some(parent) {
-                continue;
-            }
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmdline).contains(needle) {
-                return Some(pid);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
-
 /// Waits (generously) until none of `pids` is running; panics naming the survivors.
 fn assert_all_gone(pids: &[i32], what: &str) {
     let end = Instant::now() + Duration::from_secs(15);

@@ -14,87 +14,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{fixtures, read_jsonl, text, wait_for_file, TestProject, FIXTURE_YML};
+use common::{
+    azure, file_dir, postgres, read_jsonl, s3, systemdb, text, wait_for_file, Backend, TestProject,
+    FIXTURE_YML,
+};
 use serde_json::{json, Value};
 
 const ID: &str = "dev:tap-fixture-to-target-fixture";
-
-/// One place state can live, as the suite needs to configure it.
-pub struct Backend {
-    /// Shown in failure messages.
-    pub name: &'static str,
-    /// Top-level meltano.yml lines (e.g. a `state_backend:` mapping or a `database_uri:`);
-    /// `{ROOT}` is replaced by the project directory.
-    pub yml: String,
-    /// Extra environment for every smelt process (credentials, endpoints).
-    pub env: Vec<(String, String)>,
-    /// Kept alive for the whole test (an emulator process, a temporary bucket, ...).
-    pub guard: Option<Box<dyn std::any::Any + Send + Sync>>,
-}
-
-impl Backend {
-    fn new(name: &'static str, yml: &str) -> Backend {
-        Backend {
-            name,
-            yml: yml.to_string(),
-            env: Vec::new(),
-            guard: None,
-        }
-    }
-}
-
-/// The default backend: the project's SQLite system database.
-fn systemdb() -> Backend {
-    Backend::new("systemdb", "")
-}
-
-/// A local directory in Meltano's layout.
-fn file_dir() -> Backend {
-    Backend::new("file", "state_backend:\n  uri: file://{ROOT}/state\n")
-}
-
-/// The system database on the real PostgreSQL server, in a schema of its own.
-fn postgres() -> Backend {
-    let schema = common::PgSchema::create();
-    Backend {
-        yml: format!("database_uri: {}\n", schema.uri()),
-        guard: Some(Box::new(schema)),
-        ..Backend::new("postgres", "")
-    }
-}
-
-/// S3 through moto (installed and started by smelt-testsupport), credentials in meltano.yml.
-fn s3() -> Backend {
-    let moto = smelt_testsupport::Moto::start().unwrap_or_else(|e| panic!("{e}"));
-    moto.create_bucket("smelt-state")
-        .unwrap_or_else(|e| panic!("{e}"));
-    Backend {
-        yml: format!(
-            "state_backend:\n  uri: s3://smelt-state/meltano/state\n  s3:\n    aws_access_key_id: testing\n    aws_secret_access_key: testing\n    endpoint_url: {}\n",
-            moto.endpoint()
-        ),
-        env: vec![("AWS_REGION".into(), "us-east-1".into())],
-        guard: Some(Box::new(moto)),
-        ..Backend::new("s3", "")
-    }
-}
-
-/// Azure Blob through azurite, with the connection string from the standard variable.
-fn azure() -> Backend {
-    let azurite = smelt_testsupport::Azurite::start().unwrap_or_else(|e| panic!("{e}"));
-    azurite
-        .create_container("smelt-state")
-        .unwrap_or_else(|e| panic!("{e}"));
-    Backend {
-        yml: "state_backend:\n  uri: azure://smelt-state/meltano/state\n".into(),
-        env: vec![(
-            "AZURE_STORAGE_CONNECTION_STRING".into(),
-            azurite.connection_string(),
-        )],
-        guard: Some(Box::new(azurite)),
-        ..Backend::new("azure", "")
-    }
-}
 
 /// The fixture pipeline project on a backend, with helpers that run smelt against it.
 struct Case {
@@ -109,23 +35,13 @@ impl Case {
 
     /// Like [`Case::new`] with more top-level meltano.yml lines.
     fn with_yml(backend: Backend, extra: &str) -> Case {
-        let p = TestProject::fixture();
-        let root = p.dir.path().display().to_string();
-        let yml = format!(
-            "{}{}{}",
-            FIXTURE_YML.replace("{FIXTURES}", &fixtures().display().to_string()),
-            backend.yml.replace("{ROOT}", &root),
-            extra.replace("{ROOT}", &root),
-        );
-        std::fs::write(p.path("meltano.yml"), yml).expect("write meltano.yml");
+        let p = backend.project(FIXTURE_YML, extra);
         Case { p, backend }
     }
 
     fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = self.p.command(args);
-        cmd.envs(self.backend.env.iter().map(|(k, v)| (k, v)));
+        let mut cmd = self.backend.command(&self.p, args);
         cmd.envs(env.iter().copied());
-        cmd.stdin(Stdio::null());
         cmd
     }
 

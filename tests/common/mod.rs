@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The fixture Singer plugins written for these tests.
 pub fn fixtures() -> PathBuf {
@@ -293,4 +294,142 @@ pub fn quickstart() -> TestProject {
         p.dir.path(),
     );
     p
+}
+
+// ---------------------------------------------------------------------------------------------
+// State backends (the state_backends and fault_injection suites run on each).
+
+/// One place state can live, as the suite needs to configure it.
+pub struct Backend {
+    /// Shown in failure messages.
+    pub name: &'static str,
+    /// Top-level meltano.yml lines (e.g. a `state_backend:` mapping or a `database_uri:`);
+    /// `{ROOT}` is replaced by the project directory.
+    pub yml: String,
+    /// Extra environment for every smelt process (credentials, endpoints).
+    pub env: Vec<(String, String)>,
+    /// Kept alive for the whole test (an emulator process, a temporary bucket, ...).
+    pub guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Backend {
+    pub fn new(name: &'static str, yml: &str) -> Backend {
+        Backend {
+            name,
+            yml: yml.to_string(),
+            env: Vec::new(),
+            guard: None,
+        }
+    }
+
+    /// A project with `yml` (`{FIXTURES}` replaced) followed by this backend's lines and
+    /// `extra` top-level lines (`{ROOT}` is the project directory in both).
+    pub fn project(&self, yml: &str, extra: &str) -> TestProject {
+        let p = TestProject::new(yml);
+        let root = p.dir.path().display().to_string();
+        let text = format!(
+            "{}{}{}",
+            yml.replace("{FIXTURES}", &fixtures().display().to_string()),
+            self.yml.replace("{ROOT}", &root),
+            extra.replace("{ROOT}", &root),
+        );
+        std::fs::write(p.path("meltano.yml"), text).expect("write meltano.yml");
+        p
+    }
+
+    /// A `smelt` command in `p` with this backend's environment and stdin closed.
+    pub fn command(&self, p: &TestProject, args: &[&str]) -> Command {
+        let mut cmd = p.command(args);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+}
+
+/// The default backend: the project's SQLite system database.
+pub fn systemdb() -> Backend {
+    Backend::new("systemdb", "")
+}
+
+/// A local directory in Meltano's layout.
+pub fn file_dir() -> Backend {
+    Backend::new("file", "state_backend:\n  uri: file://{ROOT}/state\n")
+}
+
+/// The system database on the real PostgreSQL server, in a schema of its own.
+pub fn postgres() -> Backend {
+    let schema = PgSchema::create();
+    Backend {
+        yml: format!("database_uri: {}\n", schema.uri()),
+        guard: Some(Box::new(schema)),
+        ..Backend::new("postgres", "")
+    }
+}
+
+/// S3 through moto (installed and started by smelt-testsupport), credentials in meltano.yml.
+pub fn s3() -> Backend {
+    let moto = smelt_testsupport::Moto::start().unwrap_or_else(|e| panic!("{e}"));
+    moto.create_bucket("smelt-state")
+        .unwrap_or_else(|e| panic!("{e}"));
+    Backend {
+        yml: format!(
+            "state_backend:\n  uri: s3://smelt-state/meltano/state\n  s3:\n    aws_access_key_id: testing\n    aws_secret_access_key: testing\n    endpoint_url: {}\n",
+            moto.endpoint()
+        ),
+        env: vec![("AWS_REGION".into(), "us-east-1".into())],
+        guard: Some(Box::new(moto)),
+        ..Backend::new("s3", "")
+    }
+}
+
+/// Azure Blob through azurite, with the connection string from the standard variable.
+pub fn azure() -> Backend {
+    let azurite = smelt_testsupport::Azurite::start().unwrap_or_else(|e| panic!("{e}"));
+    azurite
+        .create_container("smelt-state")
+        .unwrap_or_else(|e| panic!("{e}"));
+    Backend {
+        yml: "state_backend:\n  uri: azure://smelt-state/meltano/state\n".into(),
+        env: vec![(
+            "AZURE_STORAGE_CONNECTION_STRING".into(),
+            azurite.connection_string(),
+        )],
+        guard: Some(Box::new(azurite)),
+        ..Backend::new("azure", "")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes.
+
+/// The parent pid of `pid`, from /proc.
+pub fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// A child of `parent` whose command line mentions `needle`.
+pub fn wait_for_child(parent: i32, needle: &str) -> Option<i32> {
+    let end = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < end {
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if parent_of(pid) != Some(parent) {
+                continue;
+            }
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(needle) {
+                return Some(pid);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
 }
