@@ -72,6 +72,43 @@ pub(crate) fn find_lock(
     Ok(None)
 }
 
+/// The Hub definition of the plugin from smelt's embedded index, what Meltano would fetch from
+/// hub.meltano.com when there is no lock file. `None` when the index does not hold it.
+pub(crate) fn find_in_index(
+    plugin_type: PluginType,
+    base_name: &str,
+    variant: Option<&str>,
+) -> Result<Option<BaseDefinition>, ProjectError> {
+    let Some(entry) = smelt_index::find(plugin_type.plural(), base_name, variant) else {
+        return Ok(None);
+    };
+    let shown = PathBuf::from(format!(
+        "<plugin index: {}/{}--{}>",
+        entry.plugin_type, entry.name, entry.variant
+    ));
+    from_value(&entry.definition_value(), &SourceMap::new(), &shown).map(Some)
+}
+
+/// The base definition of a plugin that is not built into smelt: its lock file, or when there
+/// is none and the plugin is not custom (a `meltano.yml` entry with its own `namespace:` and
+/// no `inherit_from`, which Meltano never looks up on the Hub), the Hub definition from the
+/// index; else an empty definition (everything comes from `meltano.yml`).
+pub(crate) fn lock_or_index(
+    root: &Path,
+    plugin_type: PluginType,
+    base_name: &str,
+    variant: Option<&str>,
+    custom: bool,
+) -> Result<Option<BaseDefinition>, ProjectError> {
+    if let Some(def) = find_lock(root, plugin_type, base_name, variant)? {
+        return Ok(Some(def));
+    }
+    if custom {
+        return Ok(None);
+    }
+    find_in_index(plugin_type, base_name, variant)
+}
+
 fn lock_hint() -> &'static str {
     "regenerate it with `meltano lock --update` (or delete it to use only meltano.yml)"
 }
@@ -91,6 +128,16 @@ pub(crate) fn parse_lock(text: &str, shown: &Path) -> Result<BaseDefinition, Pro
             }
         },
     };
+    from_value(&value, &map, shown)
+}
+
+/// Reads a definition in lock-file shape, whether it came from a lock file or from the
+/// embedded plugin index; `map` locates errors in `shown` (empty for the index).
+pub(crate) fn from_value(
+    value: &Value,
+    map: &SourceMap,
+    shown: &Path,
+) -> Result<BaseDefinition, ProjectError> {
     if !value.is_object() {
         return Err(ProjectError::invalid(
             Some(Location::file_start(shown)),
@@ -99,9 +146,9 @@ pub(crate) fn parse_lock(text: &str, shown: &Path) -> Result<BaseDefinition, Pro
         ));
     }
     let node = Node {
-        value: &value,
+        value,
         pointer: "",
-        map: &map,
+        map,
     };
     let mut settings = Vec::new();
     if let Some(list) = node.get("settings") {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::base_definition::{find_lock, BaseDefinition};
+use crate::base_definition::{lock_or_index, BaseDefinition};
 use crate::env_names::env_var_name;
 use crate::environment::Environment;
 use crate::error::{BadSettingValue, DuplicatePlugin, Location, ProjectError, UnknownParent};
@@ -307,8 +307,9 @@ impl Resolver<'_, '_> {
         Ok(())
     }
 
-    /// `inherit_from` names no plugin of the project: allowed when a lock file or native
-    /// definition describes the parent (Meltano would fetch it from the Hub), else an error.
+    /// `inherit_from` names no plugin of the project: allowed when a lock file, native
+    /// definition or the plugin index describes the parent (Meltano would fetch it from the
+    /// Hub), else an error.
     fn outside_parent(
         &self,
         raw: &RawPlugin,
@@ -321,7 +322,8 @@ impl Resolver<'_, '_> {
                 return Ok(BaseDefinition::from_native(def));
             }
         }
-        if let Some(def) = find_lock(self.ctx.root, raw.plugin_type, parent, variant)? {
+        // The parent is a Hub plugin whatever the child's own `namespace:` says.
+        if let Some(def) = lock_or_index(self.ctx.root, raw.plugin_type, parent, variant, false)? {
             return Ok(def);
         }
         let known = self
@@ -350,7 +352,8 @@ fn native<'a>(
         .find(|d| d.plugin_type == plugin_type && d.name == name)
 }
 
-/// A plugin without a project parent: lock file or native definition underneath.
+/// A plugin without a project parent: native definition, lock file or Hub definition from the
+/// plugin index underneath.
 fn from_definition(
     ctx: &BuildContext<'_>,
     raw: &RawPlugin,
@@ -389,7 +392,10 @@ fn from_definition(
             }
         }
     } else {
-        find_lock(ctx.root, raw.plugin_type, base_name, variant)?.unwrap_or_default()
+        // Meltano treats an entry with its own `namespace:` (and no `inherit_from`) as a custom
+        // plugin, never looked up on the Hub.
+        let custom = raw.inherit_from.is_none() && raw.namespace.is_some();
+        lock_or_index(ctx.root, raw.plugin_type, base_name, variant, custom)?.unwrap_or_default()
     };
     Ok(seed(raw, base_name, base))
 }
@@ -596,3 +602,7 @@ fn apply_env_var_extras(ctx: &BuildContext<'_>, partial: &mut Partial) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "index_fallback_tests.rs"]
+mod index_fallback_tests;
