@@ -106,6 +106,10 @@ pub struct Plugin {
     pub inherit_from: Option<String>,
     /// The name at the root of the `inherit_from` chain (used for lock files and natives).
     pub base_name: String,
+    /// Whose virtualenv this plugin runs from: its own name, or, for an inheriting plugin
+    /// without a `pip_url` of its own, its parent's (Meltano's `venv_name` rule), so that
+    /// `tap-a` inheriting from `tap-x` runs `tap-x`'s executable from `tap-x`'s venv.
+    pub venv_name: String,
     /// Where the plugin is defined.
     pub location: Location,
     /// Keys this version does not interpret, kept as written.
@@ -166,6 +170,7 @@ mod tests {
             schema: Map::new(),
             inherit_from: None,
             base_name: "tap-x".into(),
+            venv_name: "tap-x".into(),
             location: Location::new("meltano.yml", 1, 1),
             extra: Map::new(),
             config: Map::new(),

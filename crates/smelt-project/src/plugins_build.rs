@@ -423,6 +423,7 @@ fn seed(raw: &RawPlugin, base_name: &str, base: BaseDefinition) -> Partial {
             schema: Map::new(),
             inherit_from: None,
             base_name: base_name.to_string(),
+            venv_name: base_name.to_string(),
             location: raw.location.clone(),
             extra: Map::new(),
             config: Map::new(),
@@ -457,6 +458,10 @@ fn apply_raw(mut partial: Partial, raw: &RawPlugin) -> Partial {
         p.namespace = ns.clone();
     }
     if let Some(v) = &raw.pip_url {
+        // A pip_url of its own (different from the inherited one) means a venv of its own.
+        if p.pip_url.as_ref() != Some(v) {
+            p.venv_name = raw.name.clone();
+        }
         p.pip_url = Some(v.clone());
     }
     if let Some(v) = &raw.executable {

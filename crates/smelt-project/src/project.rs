@@ -249,6 +249,21 @@ impl Project {
         self.cli_settings.insert(name.to_string(), value);
     }
 
+    /// The directory Meltano keeps a plugin's installation in: `.meltano/<type>/<venv name>`
+    /// under the system directory. Inheriting plugins without a `pip_url` of their own share
+    /// their parent's (see [`Plugin::venv_name`]).
+    pub fn plugin_install_dir(&self, plugin: &Plugin) -> PathBuf {
+        self.sys_dir
+            .join(plugin.plugin_type.plural())
+            .join(&plugin.venv_name)
+    }
+
+    /// The virtualenv a plugin is installed into and runs from (Meltano's layout, so smelt and
+    /// Meltano use each other's installs): `.meltano/<type>/<venv name>/venv`.
+    pub fn venv_dir(&self, plugin: &Plugin) -> PathBuf {
+        self.plugin_install_dir(plugin).join("venv")
+    }
+
     /// The plugin called `name` (of any type; the first in type order if names repeat).
     pub fn find_plugin(&self, name: &str) -> Option<&Plugin> {
         self.plugins.iter().find(|p| p.name == name)

@@ -1142,3 +1142,37 @@ fn env_blocks_layer_over_the_shell_as_meltano_4_does() {
         assert_eq!(seen(k).as_deref(), Some(v), "{k}");
     }
 }
+
+#[test]
+fn inheriting_plugins_share_the_parents_venv_unless_they_have_their_own_pip_url() {
+    // Meltano's `plugin_dir_name` rule: the parent's venv while the pip_url is the inherited
+    // one (set again to the same value or not at all), the plugin's own once it differs.
+    let f = Fixture::new(
+        "plugins:\n  extractors:\n  - name: tap-base\n    pip_url: tap-base==1.0\n  - name: tap-same\n    inherit_from: tap-base\n  - name: tap-grandchild\n    inherit_from: tap-same\n    pip_url: tap-base==1.0\n  - name: tap-own\n    inherit_from: tap-base\n    pip_url: tap-base==2.0\n  - name: tap-hub-child\n    inherit_from: tap-elsewhere\n    pip_url: tap-elsewhere\n",
+    );
+    f.write(
+        "plugins/extractors/tap-elsewhere.lock",
+        r#"{"namespace": "tap_elsewhere", "pip_url": "tap-elsewhere"}"#,
+    );
+    let p = f.load(&[]);
+    let venv = |name: &str| {
+        let plugin = plugin(&p, name);
+        p.venv_dir(plugin)
+            .strip_prefix(&p.sys_dir)
+            .map(|rel| rel.display().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(venv("tap-base"), "extractors/tap-base/venv");
+    assert_eq!(venv("tap-same"), "extractors/tap-base/venv");
+    assert_eq!(venv("tap-grandchild"), "extractors/tap-base/venv");
+    assert_eq!(venv("tap-own"), "extractors/tap-own/venv");
+    // The executable stays the parent's in every case.
+    assert_eq!(plugin(&p, "tap-own").executable_or_name(), "tap-base");
+    assert_eq!(plugin(&p, "tap-same").executable_or_name(), "tap-base");
+    // A parent outside the project (a lock file here, the Hub for Meltano): its venv.
+    assert_eq!(venv("tap-hub-child"), "extractors/tap-elsewhere/venv");
+    assert_eq!(
+        plugin(&p, "tap-hub-child").executable_or_name(),
+        "tap-elsewhere"
+    );
+}

@@ -87,9 +87,9 @@ pub fn resolve_program(
             std::env::current_exe().map_err(|e| RunError::io("locating the smelt binary", e))?;
         return Ok((exe, vec!["plugin".into(), plugin.base_name.clone().into()]));
     }
-    let exe = executable
-        .or(plugin.executable.as_deref())
-        .unwrap_or(plugin.name.as_str());
+    // Meltano's rule: an inheriting plugin runs its parent's executable (the base of the
+    // chain's name when none is set) from the venv it shares with the parent.
+    let exe = executable.unwrap_or(plugin.executable_or_name());
     let mut tried = Vec::new();
     if exe.contains('/') {
         let p = project.root.join(exe);
@@ -98,26 +98,11 @@ pub fn resolve_program(
         }
         tried.push(p.display().to_string());
     } else {
-        let plural = plugin.plugin_type.plural();
-        let mut venv_owners = vec![plugin.name.as_str()];
-        if plugin.base_name != plugin.name {
-            venv_owners.push(plugin.base_name.as_str());
+        let p = project.venv_dir(plugin).join("bin").join(exe);
+        if is_executable(&p) {
+            return Ok((p, Vec::new()));
         }
-        if let Some(parent) = plugin.inherit_from.as_deref() {
-            venv_owners.push(parent);
-        }
-        for owner in venv_owners {
-            let p = project
-                .sys_dir
-                .join(plural)
-                .join(owner)
-                .join("venv/bin")
-                .join(exe);
-            if is_executable(&p) {
-                return Ok((p, Vec::new()));
-            }
-            tried.push(p.display().to_string());
-        }
+        tried.push(p.display().to_string());
         let local = project.root.join(exe);
         if is_executable(&local) {
             return Ok((local, Vec::new()));
