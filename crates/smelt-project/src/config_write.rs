@@ -216,20 +216,8 @@ impl Project {
                 })
             }
             (SettingOwner::Plugin(p), _) => {
-                let shown = PathBuf::from(&p.location.file);
-                let index = self
-                    .plugins
-                    .iter()
-                    .filter(|q| q.plugin_type == p.plugin_type)
-                    .take_while(|q| q.name != p.name)
-                    .filter(|q| q.location.file == p.location.file)
-                    .count();
-                let mut path = vec![
-                    PathSeg::Key("plugins".into()),
-                    PathSeg::Key(p.plugin_type.plural().into()),
-                    PathSeg::Index(index),
-                    PathSeg::Key("config".into()),
-                ];
+                let (shown, mut path) = self.plugin_entry_path(p);
+                path.push(PathSeg::Key("config".into()));
                 path.extend(setting_path.iter().map(|k| PathSeg::Key(k.clone())));
                 Ok(YamlTarget {
                     file: self.root.join(&shown),

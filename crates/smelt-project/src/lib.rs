@@ -23,6 +23,7 @@ mod job;
 mod meltano_settings;
 mod node;
 mod plugin;
+mod plugin_edit;
 mod plugin_env;
 mod plugin_type;
 mod plugins_build;
@@ -50,6 +51,9 @@ pub use init::init_project;
 pub use job::{Job, Schedule};
 pub use meltano_settings::{meltano_setting, MeltanoSettingDef, MELTANO_SETTINGS};
 pub use plugin::{Mapping, NativeDefinition, Plugin, PluginCommand};
+pub use plugin_edit::{
+    add_plugin_entry, existing_lock_files, lock_file_path, write_lock_file, NewPlugin,
+};
 pub use plugin_type::PluginType;
 pub use project::{LoadOptions, Project};
 pub use project_config::{DatabaseWaits, ProjectSettings, MELTANO_STORE_NAMESPACE};
