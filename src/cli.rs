@@ -67,6 +67,30 @@ pub enum Command {
     El(ElArgs),
     /// Meltano's deprecated `elt`: `el` plus `--transform` (only `skip` is supported).
     Elt(EltArgs),
+    /// Install the project's plugins into their virtualenvs (uv, in parallel; unchanged ones skipped).
+    Install(InstallArgs),
+}
+
+/// `smelt install` arguments (Meltano's, plus its old `install TYPE NAME…` form).
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Plugins to install (default: all). A leading plugin type (`extractors tap-x`) is
+    /// accepted as in Meltano 2.
+    #[arg(value_name = "PLUGIN")]
+    pub plugins: Vec<String>,
+    /// Only plugins of this type.
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+    /// Delete the plugins' virtualenvs first and install from scratch.
+    #[arg(long)]
+    pub clean: bool,
+    /// Plugins installed at once (default: the number of cores).
+    #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: Option<u16>,
+    /// Reinstall even when a plugin's requirements have not changed (with `venv.backend:
+    /// virtualenv`, also ignore the Python version plugins require, as Meltano's `--force`).
+    #[arg(long, short = 'f')]
+    pub force: bool,
 }
 
 /// `smelt run` flags (Meltano's).

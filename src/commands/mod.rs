@@ -4,6 +4,7 @@ mod config;
 mod el;
 mod environment;
 mod init;
+mod install;
 mod invoke;
 mod plugin;
 mod pyrepr;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Invoke(args) => invoke::run(&cli, args),
         Command::El(args) => el::run(&cli, args, None),
         Command::Elt(args) => el::run(&cli, &args.el, Some(args.transform)),
+        Command::Install(args) => install::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -56,7 +56,7 @@ pub use plugin_edit::{
 };
 pub use plugin_type::PluginType;
 pub use project::{LoadOptions, Project};
-pub use project_config::{DatabaseWaits, ProjectSettings, MELTANO_STORE_NAMESPACE};
+pub use project_config::{DatabaseWaits, ProjectSettings, VenvBackend, MELTANO_STORE_NAMESPACE};
 pub use root::{find_project_root, PROJECT_FILE};
 pub use setting_def::{SettingDef, SettingKind};
 pub use settings::{

@@ -150,6 +150,10 @@ pub struct ProjectSettings {
     pub database_waits: DatabaseWaits,
     /// `state_backend.timeout_seconds`: bound on one cloud state operation (`None`: 0, none).
     pub state_backend_timeout: Option<Duration>,
+    /// `venv.backend`: how plugin virtualenvs are made (`uv` unless set to `virtualenv`).
+    pub venv_backend: VenvBackend,
+    /// `python`: the interpreter for plugin virtualenvs when a plugin names none.
+    pub python: Option<String>,
     /// Everything, resolved with provenance (for the settings not typed above).
     pub resolved: ResolvedConfig,
 }
@@ -164,6 +168,8 @@ impl std::fmt::Debug for ProjectSettings {
             .field("project_readonly", &self.project_readonly)
             .field("database_waits", &self.database_waits)
             .field("state_backend_timeout", &self.state_backend_timeout)
+            .field("venv_backend", &self.venv_backend)
+            .field("python", &self.python)
             .finish_non_exhaustive()
     }
 }
@@ -192,6 +198,8 @@ impl ProjectSettings {
                 .unwrap_or(false),
             database_waits: DatabaseWaits::from_config(&resolved)?,
             state_backend_timeout: bound(&resolved, "state_backend.timeout_seconds")?,
+            venv_backend: VenvBackend::from_config(&resolved)?,
+            python: text(&resolved, "python").filter(|s| !s.trim().is_empty()),
             resolved,
         })
     }
@@ -199,6 +207,42 @@ impl ProjectSettings {
     /// A text setting's value (`None` when unset or empty).
     pub fn text(&self, name: &str) -> Option<String> {
         text(&self.resolved, name)
+    }
+}
+
+/// How plugin virtualenvs are created (`venv.backend`, Meltano's values).
+///
+/// Meltano 4 defaults to `uv`, and so does smelt: unset means uv. An explicit `virtualenv`
+/// asks for `python -m venv` + pip, which is slower but needs nothing beyond Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VenvBackend {
+    /// `uv venv` + `uv pip install` (the default).
+    #[default]
+    Uv,
+    /// `python -m venv` + `pip install`.
+    Virtualenv,
+}
+
+impl VenvBackend {
+    /// Types `venv.backend`; any value but `uv` or `virtualenv` is an error naming its source.
+    pub fn from_config(resolved: &ResolvedConfig) -> Result<VenvBackend, ProjectError> {
+        match text(resolved, "venv.backend").as_deref() {
+            None | Some("uv") => Ok(VenvBackend::Uv),
+            Some("virtualenv") => Ok(VenvBackend::Virtualenv),
+            Some(_) => Err(invalid(
+                resolved,
+                "venv.backend",
+                "must be `uv` or `virtualenv`",
+            )),
+        }
+    }
+
+    /// The setting's value as written in `meltano.yml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VenvBackend::Uv => "uv",
+            VenvBackend::Virtualenv => "virtualenv",
+        }
     }
 }
 

@@ -20,6 +20,14 @@ impl Project {
         (!expanded.is_empty()).then_some(expanded)
     }
 
+    /// Expands `$VAR` / `${VAR}` in `text` (a `pip_url`, say) the way a plugin's values are
+    /// expanded: process environment, `.env`, the `env:` blocks that apply to `plugin`, then
+    /// smelt's own `MELTANO_*` variables. Unknown variables become empty.
+    pub fn expand_for_plugin(&self, plugin: &Plugin, text: &str) -> String {
+        let layers = EnvLayers::for_plugin(self, plugin);
+        expand_str(text, &|name| layers.lookup(self, name))
+    }
+
     /// Resolves `plugin`'s configuration with provenance; with `mapping`, that mapping's
     /// `config` is layered over the mapper's.
     pub fn plugin_config(
