@@ -59,6 +59,14 @@ pub enum Command {
     State(StateCommand),
     /// Run a built-in plugin as a standalone Singer program (usable from plain Meltano too).
     Plugin(PluginArgs),
+    /// Add plugins to meltano.yml (from smelt's plugin index, inheriting, or custom) and install them.
+    Add(AddArgs),
+    /// Remove plugins: their meltano.yml entry, stored settings, installation and lock files.
+    Remove(RemoveArgs),
+    /// Write the lock files of plugins from smelt's plugin index (no network needed).
+    Lock(LockArgs),
+    /// List the project's plugins: type, variant, whether installed, where the executable is.
+    List(ListArgs),
     /// List an extractor's selected streams and properties, or change its `select` patterns.
     Select(SelectArgs),
     /// Run one plugin (or one of its commands) in the foreground with its config and env.
@@ -270,6 +278,101 @@ pub struct PluginArgs {
     /// Singer arguments: --config FILE, --catalog FILE, --state FILE, --discover, --about.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<std::ffi::OsString>,
+}
+
+/// How `list` and `plugin list` print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ListFormat {
+    /// A table.
+    #[default]
+    Text,
+    /// A JSON list.
+    Json,
+}
+
+/// `smelt list` flags.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// text or json.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+/// `smelt plugin list` flags (Meltano's `meltano plugin list`), parsed from `smelt plugin`'s
+/// arguments when its name is `list`.
+#[derive(Debug, Parser)]
+#[command(name = "smelt plugin list")]
+pub struct PluginListArgs {
+    /// text or json.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+/// `smelt add` flags: Meltano's, plus `--pip-url`, `--executable` and `--namespace`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Plugin names; a leading plugin type (`extractor tap-x`) is accepted as in Meltano 3.
+    #[arg(required = true, value_name = "PLUGIN")]
+    pub plugins: Vec<String>,
+    /// The plugins' type (default: what smelt's index knows, else Meltano's name rule).
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+    /// The variant (default: the index's default variant; `smelt` for a built-in plugin).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Add PLUGIN under this name, inheriting from PLUGIN.
+    #[arg(long = "as", value_name = "NAME", conflicts_with = "inherit_from")]
+    pub as_name: Option<String>,
+    /// Inherit from this plugin (of the project, else of the index).
+    #[arg(long, value_name = "PLUGIN")]
+    pub inherit_from: Option<String>,
+    /// A plugin smelt's index does not know: namespace, pip_url and executable from the flags
+    /// (default: derived from the name).
+    #[arg(long)]
+    pub custom: bool,
+    /// What to install (overrides the index's pip_url).
+    #[arg(long, value_name = "URL")]
+    pub pip_url: Option<String>,
+    /// The program to run.
+    #[arg(long, value_name = "PROGRAM")]
+    pub executable: Option<String>,
+    /// With --custom: the namespace (default: the name with `-` as `_`).
+    #[arg(long, requires = "custom")]
+    pub namespace: Option<String>,
+    /// The Python interpreter for the plugin's virtualenv.
+    #[arg(long, value_name = "PYTHON")]
+    pub python: Option<String>,
+    /// Do not install the plugins after adding them.
+    #[arg(long)]
+    pub no_install: bool,
+}
+
+/// `smelt remove` arguments.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Plugin names; a leading plugin type (`extractor tap-x`) is accepted as in Meltano 3.
+    #[arg(required = true, value_name = "PLUGIN")]
+    pub plugins: Vec<String>,
+    /// Only plugins of this type.
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+}
+
+/// `smelt lock` arguments.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Plugins to lock (default: all).
+    #[arg(value_name = "PLUGIN")]
+    pub plugins: Vec<String>,
+    /// Only plugins of this type.
+    #[arg(long, value_parser = parse_plugin_type)]
+    pub plugin_type: Option<smelt_project::PluginType>,
+    /// Overwrite existing lock files.
+    #[arg(long, short = 'u')]
+    pub update: bool,
+    /// Lock every plugin (the default; accepted for compatibility).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `smelt select EXTRACTOR [STREAM] [PROPERTY]` (Meltano's flags). Without a listing or

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod plugin_index;
 mod project_context;
 
 use clap::Parser;

@@ -1,13 +1,17 @@
 //! One module per verb: each parses nothing itself, calls library code and prints.
 
+mod add;
 mod config;
 mod el;
 mod environment;
 mod init;
 mod install;
 mod invoke;
+mod list;
+mod lock;
 mod plugin;
 mod pyrepr;
+mod remove;
 mod run;
 mod select;
 mod state;
@@ -23,7 +27,12 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Environment(cmd) => environment::run(&cli, cmd),
         Command::Init(args) => init::run(args),
         Command::State(cmd) => state::run(&cli, cmd),
+        Command::Plugin(args) if args.name == "list" => list::plugin_list(&cli, &args.args),
         Command::Plugin(args) => return plugin::run(args),
+        Command::Add(args) => add::run(&cli, args),
+        Command::Remove(args) => remove::run(&cli, args),
+        Command::Lock(args) => lock::run(&cli, args),
+        Command::List(args) => list::run(&cli, args),
         Command::Select(args) => select::run(&cli, args),
         Command::Invoke(args) => invoke::run(&cli, args),
         Command::El(args) => el::run(&cli, args, None),
@@ -47,4 +56,21 @@ pub(crate) fn print_out(text: &str) -> Result<(), CliError> {
     writeln!(out, "{text}")
         .and_then(|()| out.flush())
         .map_err(|e| CliError::fail(format!("could not write to stdout: {e}")))
+}
+
+/// Meltano 3's `VERB TYPE NAME…` form (`add extractor tap-x`): a leading plugin type among the
+/// names becomes the type when `--plugin-type` is not given and names follow it.
+pub(crate) fn leading_plugin_type(
+    flag: Option<smelt_project::PluginType>,
+    names: &[String],
+) -> (Option<smelt_project::PluginType>, &[String]) {
+    match (flag, names) {
+        (None, [first, rest @ ..]) if !rest.is_empty() => {
+            match smelt_project::PluginType::from_name(first) {
+                Some(t) => (Some(t), rest),
+                None => (None, names),
+            }
+        }
+        _ => (flag, names),
+    }
 }
