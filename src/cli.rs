@@ -134,6 +134,9 @@ pub struct RunArgs {
     /// Run catalog discovery even when the cached catalog is still valid.
     #[arg(long, env = "MELTANO_RUN_REFRESH_CATALOG")]
     pub refresh_catalog: bool,
+    /// Whether missing plugins are installed first.
+    #[command(flatten)]
+    pub install: InstallFlags,
 }
 
 /// `smelt init` arguments.
@@ -408,6 +411,9 @@ pub struct SelectArgs {
     /// Remove every select pattern of the extractor.
     #[arg(long)]
     pub clear: bool,
+    /// Whether a missing extractor is installed first (for `--list`, which runs discovery).
+    #[command(flatten)]
+    pub install: InstallFlags,
 }
 
 /// `smelt invoke [FLAGS] PLUGIN[:COMMAND] [ARGS…]`. Everything after the plugin name goes to
@@ -458,18 +464,18 @@ pub enum InvokeDump {
     Catalog,
 }
 
-/// Meltano's `--install` / `--no-install` / `--only-install`: smelt does not install plugins
-/// yet, so only `--no-install` is accepted.
+/// Meltano's `--install` / `--no-install` / `--only-install`, on every command that runs
+/// plugins. By default a plugin whose venv is missing or out of date is installed first.
 #[derive(Debug, Args)]
 pub struct InstallFlags {
-    /// Not supported yet: install plugins with `meltano install` first.
-    #[arg(long, conflicts_with = "no_install")]
+    /// Install missing or changed plugins first (the default).
+    #[arg(long, conflicts_with_all = ["no_install", "only_install"])]
     pub install: bool,
-    /// Do not install the plugins first (what smelt always does).
-    #[arg(long)]
+    /// Do not install anything; run what is installed.
+    #[arg(long, conflicts_with = "only_install")]
     pub no_install: bool,
-    /// Not supported yet: install plugins with `meltano install`.
-    #[arg(long, conflicts_with = "no_install")]
+    /// Install the plugins this command would run, then stop.
+    #[arg(long)]
     pub only_install: bool,
 }
 
@@ -773,6 +779,9 @@ pub struct ConfigTestArgs {
     /// Give up after this many seconds (at most one year).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECONDS))]
     pub timeout: Option<u64>,
+    /// Whether a missing plugin is installed first.
+    #[command(flatten)]
+    pub install: InstallFlags,
 }
 
 /// Global flags that take a value, so a value is never mistaken for a verb.

@@ -1,6 +1,7 @@
 //! The `smelt` binary: parse the command line, call the library, print, exit with a meaningful
 //! code (0 ok, 1 failure, 2 usage error, 130/143 when interrupted).
 
+mod auto_install;
 mod cli;
 mod commands;
 mod plugin_index;

@@ -266,10 +266,14 @@ fn invoke_rejects_what_it_cannot_do() {
         &["--containers is not supported"],
     );
     assert_fails(
-        &p.run(&["invoke", "--install", "util-fixture"]),
+        &p.run(&["invoke", "--install", "--no-install", "util-fixture"]),
         2,
-        &["meltano install"],
+        &["--no-install"],
     );
+    // Nothing to install (no pip_url) and --only-install: exit 0 without running the plugin.
+    let only = p.run(&["invoke", "--only-install", "util-fixture"]);
+    assert_eq!(only.status.code(), Some(0), "{}", text(&only));
+    assert_eq!(stdout(&only), "");
     assert_fails(
         &p.run(&["invoke", "nope"]),
         1,

@@ -100,6 +100,9 @@ pub fn run(cli: &Cli, args: &ConfigArgs) -> Result<i32, CliError> {
         }
         ConfigCommand::Test(a) => {
             let plugin = find_plugin(&project, &a.plugin, a.plugin_type)?;
+            if let Some(code) = crate::auto_install::prepare(&project, &[plugin], &a.install)? {
+                return Ok(code);
+            }
             test(cli, &project, plugin, a.timeout)
         }
         ConfigCommand::Reset(a) => {

@@ -13,7 +13,7 @@ use smelt_runtime::{Block, EltSet, RunContext, RunOptions};
 use smelt_state::pyjson::{dumps, PyJsonStyle};
 use smelt_state::StateStrategy;
 
-use super::invoke::{check_install_flags, find_plugin, no_catalog, run_error};
+use super::invoke::{find_plugin, no_catalog, run_error};
 use super::print_out;
 use crate::cli::{Cli, ElArgs, ElDump, TransformMode};
 use crate::project_context::{
@@ -38,7 +38,6 @@ pub fn run(
             args.extractor, args.loader
         )));
     }
-    check_install_flags(&args.install)?;
     let logger = logger(cli)?;
     if transform.is_some() {
         logger.warn("the `elt` command is deprecated in favor of `el`");
@@ -52,6 +51,9 @@ pub fn run(
         args,
     );
     let target = find_typed(&project, PluginType::Loader, &args.loader)?;
+    if let Some(code) = crate::auto_install::prepare(&project, &[&tap, target], &args.install)? {
+        return Ok(code);
+    }
     let state_strategy = if args.merge_state {
         StateStrategy::Merge
     } else {

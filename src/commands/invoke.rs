@@ -12,7 +12,7 @@ use smelt_runtime::RunError;
 use smelt_state::pyjson::{dumps, PyJsonStyle};
 
 use super::print_out;
-use crate::cli::{Cli, InstallFlags, InvokeArgs, InvokeDump};
+use crate::cli::{Cli, InvokeArgs, InvokeDump};
 use crate::project_context::{config_json, load_project, logger, CliError};
 
 /// Runs the plugin and returns its exit code (or prints what was asked for).
@@ -22,7 +22,6 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> Result<i32, CliError> {
             "--containers is not supported: smelt runs plugins as local processes; drop the flag",
         ));
     }
-    check_install_flags(&args.install)?;
     let Some((first, plugin_args)) = args.plugin_and_args.split_first() else {
         return Err(CliError::usage("name the plugin to invoke"));
     };
@@ -44,6 +43,9 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> Result<i32, CliError> {
     }
     if let Some(c) = command {
         find_command(plugin, c).map_err(run_error)?;
+    }
+    if let Some(code) = crate::auto_install::prepare(&project, &[plugin], &args.install)? {
+        return Ok(code);
     }
     let cx = CatalogContext {
         project: &project,
@@ -99,16 +101,6 @@ pub fn run(cli: &Cli, args: &InvokeArgs) -> Result<i32, CliError> {
     let code = run_foreground(&spec, &project.root, plugin).map_err(run_error)?;
     drop(rundir);
     Ok(code)
-}
-
-/// `--install` and `--only-install` need an installer smelt does not have yet.
-pub(crate) fn check_install_flags(flags: &InstallFlags) -> Result<(), CliError> {
-    if flags.install || flags.only_install {
-        return Err(CliError::usage(
-            "smelt cannot install plugins yet: install them once with `meltano install` (smelt reuses the venvs in .meltano/), then run without --install/--only-install",
-        ));
-    }
-    Ok(())
 }
 
 /// Finds the plugin by name, within one type when `--plugin-type` is given.

@@ -32,6 +32,13 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
         code: e.exit_code(),
         message: e.to_string(),
     })?;
+    if !args.dry_run {
+        if let Some(code) =
+            crate::auto_install::prepare(&project, &block_plugins(&blocks), &args.install)?
+        {
+            return Ok(code);
+        }
+    }
     if args.dry_run {
         let mut plan = String::from("Dry run: nothing will be executed.\n");
         plan += &format!(
@@ -65,6 +72,22 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
     };
     let ctx = run_context(&project, logger, db, settings, options)?;
     run_and_summarise(&ctx, &blocks)
+}
+
+/// Every plugin the blocks run (extractor, mappers, loader, command plugins), for auto-install.
+pub(crate) fn block_plugins<'p>(blocks: &[Block<'p>]) -> Vec<&'p smelt_project::Plugin> {
+    let mut out = Vec::new();
+    for b in blocks {
+        match b {
+            Block::Elt(set) => {
+                out.push(set.extractor);
+                out.extend(set.mappers.iter().map(|m| m.plugin));
+                out.push(set.loader);
+            }
+            Block::Command(c) => out.push(c.plugin),
+        }
+    }
+    out
 }
 
 /// Runs `blocks`, prints the summary and turns the outcome into an exit code (`run`, `el`).

@@ -30,6 +30,9 @@ pub fn run(cli: &Cli, args: &SelectArgs) -> Result<i32, CliError> {
         return clear(&project, tap, &log);
     }
     if args.list || args.json {
+        if let Some(code) = crate::auto_install::prepare(&project, &[tap], &args.install)? {
+            return Ok(code);
+        }
         return list(&project, tap, args, &log);
     }
     update(&project, tap, args, &log)
