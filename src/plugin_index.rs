@@ -159,8 +159,12 @@ mod tests {
     #[test]
     fn types_and_requires_come_from_the_index() {
         assert_eq!(types_of("tap-csv"), [PluginType::Extractor]);
+        assert_eq!(
+            types_of("dbt-postgres"),
+            [PluginType::Transformer, PluginType::Utility]
+        );
         assert!(types_of("no-such-plugin-xyz").is_empty());
-        let dbt = find(PluginType::Utility, "dbt-postgres", None);
+        let dbt = find(PluginType::Transformer, "dbt-postgres", None);
         let req = dbt.map(|k| k.requires()).unwrap_or_default();
         assert_eq!(req.len(), 1, "{req:?}");
         assert_eq!(req[0].0, PluginType::File);
