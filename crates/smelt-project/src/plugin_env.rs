@@ -231,5 +231,29 @@ pub(crate) fn build_plugin_env(
     }
 
     env.extend(meltano_vars(project, Some(plugin)));
+    add_venv_vars(project, plugin, &mut env);
     env
+}
+
+/// As Meltano does for a plugin installed in a venv: `VIRTUAL_ENV` names the venv and its
+/// `bin` leads `PATH`, so a plugin that starts helpers by name (dbt's `dbt_invoker` runs `dbt`)
+/// finds the ones installed beside it.
+fn add_venv_vars(project: &Project, plugin: &Plugin, env: &mut BTreeMap<String, String>) {
+    let venv = project.venv_dir(plugin);
+    let bin = venv.join("bin");
+    if plugin.is_native() || !bin.is_dir() {
+        return;
+    }
+    let inherited = env
+        .get("PATH")
+        .or_else(|| project.process_env.get("PATH"))
+        .cloned()
+        .unwrap_or_default();
+    let path = if inherited.is_empty() {
+        bin.display().to_string()
+    } else {
+        format!("{}:{inherited}", bin.display())
+    };
+    env.insert("PATH".to_string(), path);
+    env.insert("VIRTUAL_ENV".to_string(), venv.display().to_string());
 }

@@ -1176,3 +1176,27 @@ fn inheriting_plugins_share_the_parents_venv_unless_they_have_their_own_pip_url(
         "tap-elsewhere"
     );
 }
+
+#[test]
+fn a_plugin_installed_in_a_venv_gets_its_bin_first_on_path() {
+    let f = Fixture::new(
+        "plugins:\n  utilities:\n  - name: dbt-x\n    namespace: dbt_x\n    pip_url: dbt-core\n  - name: plain\n    namespace: plain\n",
+    );
+    std::fs::create_dir_all(f.dir.path().join(".meltano/utilities/dbt-x/venv/bin")).unwrap();
+    let p = f.load(&[("PATH", "/usr/bin:/bin")]);
+    let env_of = |name: &str| {
+        let plugin = plugin(&p, name);
+        let config = p.plugin_config(plugin, None).unwrap();
+        p.plugin_env(plugin, &config)
+    };
+    let env = env_of("dbt-x");
+    let venv = p.sys_dir.join("utilities/dbt-x/venv");
+    assert_eq!(
+        env.get("PATH"),
+        Some(&format!("{}:/usr/bin:/bin", venv.join("bin").display()))
+    );
+    assert_eq!(env.get("VIRTUAL_ENV"), Some(&venv.display().to_string()));
+    // No venv: the environment is left alone.
+    let env = env_of("plain");
+    assert!(env.get("PATH").is_none() && env.get("VIRTUAL_ENV").is_none());
+}
