@@ -65,6 +65,17 @@ impl Key {
     }
 }
 
+/// Whether the venv at `venv` was installed by Meltano for these pip arguments: it has no smelt
+/// fingerprint, its interpreter is there, and Meltano's own fingerprint matches. Lets a project
+/// moving from Meltano keep its venvs instead of reinstalling every plugin on the first run.
+pub fn installed_by_meltano(venv: &Path, args: &[String], configured_python: Option<&str>) -> bool {
+    if venv.join(SMELT_FILE).exists() || !venv.join("bin").join("python").exists() {
+        return false;
+    }
+    std::fs::read_to_string(venv.join(MELTANO_FILE))
+        .is_ok_and(|stored| stored.trim() == meltano_fingerprint(args, configured_python))
+}
+
 /// Meltano 4's fingerprint (`venv_service.fingerprint`): SHA-256 of the sorted, de-duplicated
 /// pip arguments joined by spaces, plus `python:<value>` when the plugin or the project names
 /// an interpreter (`configured_python`), as Meltano passes exactly that value.
@@ -103,6 +114,27 @@ mod tests {
             meltano_fingerprint(&["a".into()], Some("python3.11")),
             meltano_fingerprint(&["a".into()], None)
         );
+    }
+
+    #[test]
+    fn a_venv_meltano_installed_counts_until_smelt_installs_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let venv = dir.path();
+        let args = vec!["target-jsonl==0.1.4".to_string()];
+        std::fs::create_dir_all(venv.join("bin")).expect("bin");
+        std::fs::write(venv.join("bin/python"), "").expect("python");
+        assert!(!installed_by_meltano(venv, &args, None));
+        std::fs::write(venv.join(MELTANO_FILE), meltano_fingerprint(&args, None)).expect("write");
+        assert!(installed_by_meltano(venv, &args, None));
+        assert!(!installed_by_meltano(venv, &args, Some("python3.12")));
+        assert!(!installed_by_meltano(
+            venv,
+            &["target-jsonl".to_string()],
+            None
+        ));
+        // Once smelt has its own fingerprint there, only smelt's counts.
+        std::fs::write(venv.join(SMELT_FILE), "other").expect("write");
+        assert!(!installed_by_meltano(venv, &args, None));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 
 use smelt_project::{Plugin, PluginType, Project, VenvBackend};
 
-use crate::fingerprint::Key;
+use crate::fingerprint::{installed_by_meltano, Key};
 use crate::python::{self, Request};
 use crate::shell_split;
 
@@ -165,8 +165,13 @@ pub fn plan(project: &Project, selected: &[&Plugin], settings: &VenvSettings, fr
         let unit_index = match units.iter().position(|u| u.venv == real) {
             Some(i) => i,
             None => {
+                let by_meltano = installed_by_meltano(
+                    &real,
+                    &key.args,
+                    request.configured.then_some(request.name.as_str()),
+                );
                 units.push(Unit {
-                    current: !fresh && key.matches(&real) && !is_link(&real),
+                    current: !fresh && (key.matches(&real) || by_meltano) && !is_link(&real),
                     venv: real,
                     key: key.clone(),
                     python: request,
@@ -179,7 +184,9 @@ pub fn plan(project: &Project, selected: &[&Plugin], settings: &VenvSettings, fr
         let unit = &mut units[unit_index];
         // A member path already holding this plugin (same venv dir) is listed once per plugin
         // but linked at most once.
-        let current = !fresh && key.matches(&venv) && (venv == unit.venv || unit.current);
+        let current = !fresh
+            && ((venv == unit.venv && unit.current)
+                || (key.matches(&venv) && (venv == unit.venv || unit.current)));
         unit.members.push(Member {
             index,
             name: plugin.name.clone(),
