@@ -16,6 +16,9 @@ pub struct Job {
     pub tasks: Vec<String>,
     /// Where the job is defined; the runtime uses it when a task names an unknown block.
     pub location: Location,
+    /// `tasks` exactly as written (a string, or a list of strings and lists of strings):
+    /// `job list --format json` prints it unchanged, as Meltano does.
+    pub written_tasks: Value,
 }
 
 impl Job {
@@ -65,6 +68,7 @@ impl Job {
             name,
             tasks,
             location,
+            written_tasks: tasks_node.value.clone(),
         })
     }
 }
@@ -88,6 +92,8 @@ pub struct Schedule {
     pub location: Location,
     /// Other keys (`transform`, `start_date`, ...), kept as written.
     pub extra: Map<String, Value>,
+    /// `env` exactly as written (key order and value types kept), for `schedule list`.
+    pub written_env: Map<String, Value>,
 }
 
 impl Schedule {
@@ -98,6 +104,11 @@ impl Schedule {
             .cloned()
             .unwrap_or_default();
         let (location, name) = node.location_and_name("a schedule", "<schedule_name>")?;
+        let written_env = map
+            .get("env")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let known = ["name", "interval", "job", "extractor", "loader", "env"];
         let extra = map
             .into_iter()
@@ -112,7 +123,42 @@ impl Schedule {
             env: node.opt_string_map("env")?.unwrap_or_default(),
             location,
             extra,
+            written_env,
         })
+    }
+}
+
+impl Schedule {
+    /// The cron expression the interval stands for, as Meltano's `cron_interval`: a preset
+    /// (`@daily`) becomes its expression, `@once`/`@manual`/`@none` become `None`, anything
+    /// else is returned as written.
+    pub fn cron_interval(&self) -> Option<String> {
+        self.interval
+            .as_deref()
+            .filter(|i| !i.is_empty())
+            .and_then(crate::schedule_edit::cron_interval)
+    }
+
+    /// An ELT schedule's `transform` (`skip`, `run` or `only`); `skip` when not written.
+    pub fn transform(&self) -> String {
+        self.extra
+            .get("transform")
+            .and_then(scalar_string)
+            .unwrap_or_else(|| "skip".to_string())
+    }
+
+    /// The arguments Meltano passes to `elt` for an ELT schedule: extractor, loader,
+    /// `--transform=…` and `--state-id=<schedule name>`. Empty for a job schedule.
+    pub fn elt_args(&self) -> Vec<String> {
+        match (&self.job, &self.extractor, &self.loader) {
+            (None, Some(extractor), Some(loader)) => vec![
+                extractor.clone(),
+                loader.clone(),
+                format!("--transform={}", self.transform()),
+                format!("--state-id={}", self.name),
+            ],
+            _ => Vec::new(),
+        }
     }
 }
 

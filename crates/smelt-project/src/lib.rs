@@ -32,6 +32,7 @@ mod project_config;
 mod project_settings;
 mod resolve;
 mod root;
+pub mod schedule_edit;
 mod setting_def;
 mod settings;
 mod source_map;
