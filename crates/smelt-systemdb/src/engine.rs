@@ -72,7 +72,7 @@ pub(crate) type UpdateBody<'a> =
 /// One storage engine of the system database: where it lives, plus its run, state and
 /// settings tables.
 pub(crate) trait Engine:
-    RunStore + StateStore + SettingsStore + Send + Sync + fmt::Debug
+    RunStore + StateStore + SettingsStore + TickStore + Send + Sync + fmt::Debug
 {
     /// Where the data lives, for messages: a file path, or `postgresql://user@host:port/db`
     /// (never a password).
@@ -135,4 +135,27 @@ pub(crate) trait SettingsStore {
 
     /// Delete every row of `namespace`; how many there were.
     fn delete_namespace(&self, namespace: &str) -> Result<usize, DbError>;
+}
+
+/// The schedule ticks table of an engine (`smelt schedule serve`). Each call is one statement.
+pub(crate) trait TickStore {
+    /// Insert the claim row unless one exists; whether this call inserted it.
+    fn insert_tick(&self, tick: &crate::ScheduleTick) -> Result<bool, DbError>;
+
+    /// Set a claimed tick's status, attempt and (when final) end time; whether it exists.
+    fn update_tick(
+        &self,
+        schedule: &str,
+        tick: &str,
+        status: &str,
+        attempt: i64,
+        ended_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, DbError>;
+
+    /// Ticks newest first, of one schedule or all, at most `limit`.
+    fn list_ticks(
+        &self,
+        schedule: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<crate::ScheduleTick>, DbError>;
 }

@@ -5,7 +5,7 @@
 //! describes either database.
 
 /// The newest schema version this build knows (both engines).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Outcome of an engine's migration step.
 #[derive(Debug, PartialEq, Eq)]

@@ -11,6 +11,7 @@ mod runs;
 mod schema;
 mod settings;
 mod state;
+mod ticks;
 
 use std::fmt;
 use std::path::Path;
@@ -224,7 +225,7 @@ mod tests {
         );
         assert_eq!(
             tables.as_deref(),
-            Some("smelt_runs,smelt_schema_version,smelt_settings,smelt_state")
+            Some("smelt_runs,smelt_schedule_ticks,smelt_schema_version,smelt_settings,smelt_state")
         );
     }
 

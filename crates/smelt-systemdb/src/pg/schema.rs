@@ -43,6 +43,19 @@ const MIGRATIONS: &[&str] = &[
          updated_at TIMESTAMPTZ NOT NULL,
          PRIMARY KEY (namespace, name)
      );",
+    // 3: ticks claimed by `smelt schedule serve`, one row per (schedule, tick): the unique key
+    // makes exactly one of several serve processes win a tick. `tick` is RFC 3339 UTC text
+    // (`2026-01-01T00:00:00Z`), which sorts in time order, as on SQLite.
+    "CREATE TABLE smelt_schedule_ticks (
+         schedule   TEXT NOT NULL,
+         tick       TEXT NOT NULL,
+         claimed_by TEXT NOT NULL,
+         claimed_at TIMESTAMPTZ NOT NULL,
+         status     TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed')),
+         attempt    BIGINT NOT NULL DEFAULT 0,
+         ended_at   TIMESTAMPTZ,
+         PRIMARY KEY (schedule, tick)
+     );",
 ];
 
 // Both engines' migration lists move in lockstep.

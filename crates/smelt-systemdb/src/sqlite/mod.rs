@@ -5,6 +5,7 @@ mod runs;
 mod schema;
 mod settings;
 mod state;
+mod ticks;
 
 use std::fs;
 use std::path::{Path, PathBuf};

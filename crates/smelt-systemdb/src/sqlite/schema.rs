@@ -36,6 +36,18 @@ const MIGRATIONS: &[&str] = &[
          updated_at TEXT NOT NULL,
          PRIMARY KEY (namespace, name)
      );",
+    // 3: ticks claimed by `smelt schedule serve`, one row per (schedule, tick): the unique key
+    // makes exactly one of several serve processes win a tick.
+    "CREATE TABLE schedule_ticks (
+         schedule   TEXT NOT NULL,
+         tick       TEXT NOT NULL,
+         claimed_by TEXT NOT NULL,
+         claimed_at TEXT NOT NULL,
+         status     TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed')),
+         attempt    INTEGER NOT NULL DEFAULT 0,
+         ended_at   TEXT,
+         PRIMARY KEY (schedule, tick)
+     );",
 ];
 
 // Both engines' migration lists move in lockstep.
