@@ -77,6 +77,35 @@ pub enum Command {
     Elt(EltArgs),
     /// Install the project's plugins into their virtualenvs (uv, in parallel; unchanged ones skipped).
     Install(InstallArgs),
+    /// Add, change, list or remove jobs (named lists of `run` tasks) in meltano.yml.
+    #[command(subcommand)]
+    Job(JobCommand),
+    /// Add, change, list, run or remove schedules in meltano.yml.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+/// `smelt schedule` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Add a schedule: a job (`--job`) or an extractor/loader pair, on an interval.
+    Add(ScheduleAddArgs),
+    /// Change a schedule's interval, job, extractor, loader or transform.
+    Set(ScheduleSetArgs),
+    /// List the schedules (`--format json`: Meltano's shape, read by Airflow and Dagster).
+    List {
+        /// text or json.
+        #[arg(long, value_enum, default_value_t)]
+        format: ListFormat,
+    },
+    /// Run a schedule now: its job as `smelt run`, or its pair as `smelt el` with the schedule
+    /// name as state ID; the schedule's `env` applies.
+    Run(ScheduleRunArgs),
+    /// Remove a schedule.
+    Remove {
+        /// Its name.
+        name: String,
+    },
 }
 
 /// `smelt install` arguments (Meltano's, plus its old `install TYPE NAME…` form).
@@ -92,6 +121,9 @@ pub struct InstallArgs {
     /// Delete the plugins' virtualenvs first and install from scratch.
     #[arg(long)]
     pub clean: bool,
+    /// Only the plugins the named schedule runs (its extractor and loader, or its job's blocks).
+    #[arg(long, value_name = "NAME")]
+    pub schedule: Option<String>,
     /// Plugins installed at once (default: the number of cores).
     #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: Option<u16>,
@@ -850,4 +882,122 @@ pub enum EnvironmentCommand {
         /// Its name.
         name: String,
     },
+}
+
+/// `smelt job` subcommands (Meltano's).
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// List the jobs, or one job.
+    List {
+        /// The job to show (default: all).
+        name: Option<String>,
+        /// text or json.
+        #[arg(long, value_enum, default_value_t)]
+        format: ListFormat,
+    },
+    /// Add a job.
+    Add {
+        /// Its name.
+        name: String,
+        /// One block string (`'tap-x target-y'`) or a YAML list of them
+        /// (`'["tap-x target-y", "dbt:run"]'`, items may be lists of strings).
+        #[arg(long)]
+        tasks: String,
+    },
+    /// Replace a job's tasks.
+    Set {
+        /// Its name.
+        name: String,
+        /// The new tasks, as for `job add`.
+        #[arg(long)]
+        tasks: String,
+    },
+    /// Remove a job.
+    Remove {
+        /// Its name.
+        name: String,
+    },
+}
+
+/// What an ELT schedule does with transforms (Meltano's `--transform`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleTransform {
+    /// No transform.
+    Skip,
+    /// Transform only.
+    Only,
+    /// Extract, load, then transform.
+    Run,
+}
+
+impl ScheduleTransform {
+    /// The word written to meltano.yml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduleTransform::Skip => "skip",
+            ScheduleTransform::Only => "only",
+            ScheduleTransform::Run => "run",
+        }
+    }
+}
+
+/// `smelt schedule add` (Meltano's flags; Meltano 1's `add NAME EXTRACTOR LOADER INTERVAL` too).
+#[derive(Debug, Args)]
+pub struct ScheduleAddArgs {
+    /// The schedule's name.
+    pub name: String,
+    /// Meltano 1's positional form: EXTRACTOR LOADER INTERVAL.
+    #[arg(value_name = "EXTRACTOR LOADER INTERVAL", num_args = 0..=3, hide = true)]
+    pub legacy: Vec<String>,
+    /// A preset (@hourly, @daily, @weekly, @monthly, @yearly, @once, @manual…) or a cron expression.
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// The job to run.
+    #[arg(long)]
+    pub job: Option<String>,
+    /// ELT only: the extractor.
+    #[arg(long)]
+    pub extractor: Option<String>,
+    /// ELT only: the loader.
+    #[arg(long)]
+    pub loader: Option<String>,
+    /// ELT only.
+    #[arg(long, value_enum)]
+    pub transform: Option<ScheduleTransform>,
+}
+
+/// `smelt schedule set`: only the given keys change.
+#[derive(Debug, Args)]
+pub struct ScheduleSetArgs {
+    /// The schedule's name.
+    pub name: String,
+    /// New interval.
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// New job (job schedules).
+    #[arg(long)]
+    pub job: Option<String>,
+    /// New extractor (ELT schedules).
+    #[arg(long)]
+    pub extractor: Option<String>,
+    /// New loader (ELT schedules).
+    #[arg(long)]
+    pub loader: Option<String>,
+    /// New transform (ELT schedules).
+    #[arg(long, value_enum)]
+    pub transform: Option<ScheduleTransform>,
+}
+
+/// `smelt schedule run NAME [ARGS…]`.
+#[derive(Debug, Args)]
+pub struct ScheduleRunArgs {
+    /// The schedule's name.
+    pub name: String,
+    /// Passed on to `run` (job schedules, before the job name) or `el` (ELT schedules).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
 }

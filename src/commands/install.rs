@@ -10,7 +10,12 @@ use crate::project_context::{load_project, CliError};
 /// Runs `smelt install`.
 pub fn run(cli: &Cli, args: &InstallArgs) -> Result<i32, CliError> {
     let project = load_project(cli)?;
-    let plugins = select(&project, args)?;
+    let mut plugins = select(&project, args)?;
+    if let Some(schedule) = &args.schedule {
+        // As Meltano: the chosen plugins that the schedule runs.
+        let runs = super::schedule::schedule_plugins(&project, schedule)?;
+        plugins.retain(|p| runs.iter().any(|r| std::ptr::eq(*r, *p)));
+    }
     let timeout =
         smelt_install::timeout_from_env(std::env::var("SMELT_INSTALL_TIMEOUT").ok().as_deref())
             .map_err(CliError::usage)?;

@@ -7,12 +7,14 @@ mod environment;
 mod init;
 mod install;
 mod invoke;
+mod job;
 mod list;
 mod lock;
 mod plugin;
 mod pyrepr;
 mod remove;
 mod run;
+mod schedule;
 mod select;
 mod state;
 
@@ -38,6 +40,8 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::El(args) => el::run(&cli, args, None),
         Command::Elt(args) => el::run(&cli, &args.el, Some(args.transform)),
         Command::Install(args) => install::run(&cli, args),
+        Command::Schedule(cmd) => schedule::run(&cli, cmd),
+        Command::Job(cmd) => job::run(&cli, cmd),
     };
     match result {
         Ok(code) => code,
