@@ -51,6 +51,11 @@ fn add_hub_plugin_writes_entry_and_lock_keeping_comments() {
         "{out}"
     );
     assert!(out.contains("To learn more about loader 'target-jsonl', visit https://hub.meltano.com/loaders/target-jsonl--"), "{out}");
+    // smelt has a native target-jsonl: the output says how to use it instead.
+    assert!(
+        out.contains("Built in:\tsmelt has a native loader 'target-jsonl' that needs no Python (`smelt add target-jsonl --variant smelt`)"),
+        "{out}"
+    );
     assert_eq!(
         read(&p, "meltano.yml"),
         format!("# Our project.\nversion: 1\nproject_id: 7d0c1d8e-0000-4000-8000-00000000a001\nplugins:\n  extractors:\n  # the CSV files\n  - name: tap-csv\n    variant: smelt\n  loaders:\n  - name: target-jsonl\n    variant: {variant}\n    pip_url: {pip_url}\n")

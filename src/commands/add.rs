@@ -269,6 +269,17 @@ fn write_plan(project: &Project, plan: &Plan, reason: &str) -> Result<(), CliErr
     if let Some(python) = &e.python {
         lines.push(format!("Python Version:\t{python}"));
     }
+    if e.variant.as_deref() != Some("smelt")
+        && e.inherit_from.is_none()
+        && crate::plugin_index::find(e.plugin_type, lookup_name(e), Some("smelt")).is_some()
+    {
+        lines.push(format!(
+            "Built in:\tsmelt has a native {} '{}' that needs no Python (`smelt add {} --variant smelt`)",
+            e.plugin_type.label(),
+            lookup_name(e),
+            lookup_name(e)
+        ));
+    }
     print_out(&lines.join("\n"))
 }
 

@@ -20,8 +20,9 @@ pub struct Installer {
     pub backend: VenvBackend,
     /// uv, when the backend is uv.
     pub uv: Option<PathBuf>,
-    /// `uv --version`, for the fingerprint's facts.
-    pub uv_version: String,
+    /// `uv --version`, for the fingerprint's facts: asked for once, by the first install that
+    /// finishes, so it never delays the start of the installs.
+    pub uv_version: std::sync::OnceLock<String>,
     /// Limits of each process.
     pub bounds: Bounds,
     /// Working directory of installers (the project root).
@@ -148,7 +149,13 @@ impl Installer {
 
     fn installer_fact(&self) -> String {
         match self.backend {
-            VenvBackend::Uv if self.uv.is_some() => self.uv_version.clone(),
+            VenvBackend::Uv => match &self.uv {
+                Some(uv) => self
+                    .uv_version
+                    .get_or_init(|| crate::uv::version(uv, self.bounds))
+                    .clone(),
+                None => String::new(),
+            },
             _ => "python -m venv + pip".to_string(),
         }
     }

@@ -174,14 +174,10 @@ fn installer(
             },
         }
     }
-    let uv_version = uv_path
-        .as_deref()
-        .map(|p| uv::version(p, bounds))
-        .unwrap_or_default();
     Ok(Installer {
         backend,
         uv: uv_path,
-        uv_version,
+        uv_version: std::sync::OnceLock::new(),
         bounds,
         cwd: project.root.clone(),
         env: project
