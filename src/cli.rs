@@ -106,6 +106,8 @@ pub enum ScheduleCommand {
         /// Its name.
         name: String,
     },
+    /// Write the schedules as Airflow DAG files or Kubernetes CronJobs (and a Dockerfile).
+    Export(ScheduleExportArgs),
 }
 
 /// `smelt install` arguments (Meltano's, plus its old `install TYPE NAME…` form).
@@ -882,6 +884,70 @@ pub enum EnvironmentCommand {
         /// Its name.
         name: String,
     },
+}
+
+/// `smelt schedule export` arguments: which engine, and how its runs reach smelt.
+#[derive(Debug, Args)]
+pub struct ScheduleExportArgs {
+    /// airflow: one DAG file per schedule; kubernetes: one CronJob per schedule and a Dockerfile.
+    #[arg(value_enum)]
+    pub target: ExportTarget,
+    /// Airflow only: run tasks with BashOperator on the worker (default) or in pods with
+    /// KubernetesPodOperator.
+    #[arg(long, value_enum)]
+    pub operator: Option<AirflowOperator>,
+    /// Directory for the files (default: orchestrate/dags or orchestrate/kubernetes in the project).
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Container image holding smelt and the project (pods and CronJobs).
+    #[arg(long, value_name = "IMAGE", default_value = "smelt-project:latest")]
+    pub image: String,
+    /// Kubernetes namespace for pods and CronJobs.
+    #[arg(long, value_name = "NS", default_value = "default")]
+    pub namespace: String,
+    /// Kubernetes Secret whose keys become the container's environment (credentials).
+    #[arg(long, value_name = "NAME", default_value = "smelt-env")]
+    pub secret: String,
+    /// Read no Secret into the container's environment.
+    #[arg(long, conflicts_with = "secret")]
+    pub no_secret: bool,
+    /// CPU request of each pod.
+    #[arg(long, value_name = "CPU", default_value = "500m")]
+    pub cpu: String,
+    /// Memory request of each pod.
+    #[arg(long, value_name = "MEM", default_value = "512Mi")]
+    pub memory: String,
+    /// Retries of a failed task (Airflow) or pod (the Job's backoffLimit).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: u32,
+    /// smelt executable as the runner sees it (a name on PATH or a path).
+    #[arg(long, value_name = "PATH", default_value = "smelt")]
+    pub smelt_bin: String,
+    /// Project directory as the Airflow worker sees it (default: this project's directory;
+    /// /project, the image's WORKDIR, for pods).
+    #[arg(long, value_name = "PATH")]
+    pub project_root: Option<String>,
+    /// Overwrite files in the output directory that smelt did not generate.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where `smelt schedule export` hands schedules to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportTarget {
+    /// Apache Airflow DAG files.
+    Airflow,
+    /// Kubernetes CronJob manifests and a Dockerfile.
+    Kubernetes,
+}
+
+/// The Airflow operator each exported task uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AirflowOperator {
+    /// BashOperator: `cd <project> && smelt run <task>` on the worker.
+    Bash,
+    /// KubernetesPodOperator: one pod per task from `--image`.
+    Kubernetes,
 }
 
 /// `smelt job` subcommands (Meltano's).

@@ -15,10 +15,11 @@ mod pyrepr;
 mod remove;
 mod run;
 mod schedule;
+pub(crate) mod schedule_export;
 mod select;
 mod state;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ScheduleCommand};
 use crate::project_context::CliError;
 
 /// Runs the chosen command and returns the process exit code.
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::El(args) => el::run(&cli, args, None),
         Command::Elt(args) => el::run(&cli, &args.el, Some(args.transform)),
         Command::Install(args) => install::run(&cli, args),
+        Command::Schedule(ScheduleCommand::Export(args)) => schedule_export::run(&cli, args),
         Command::Schedule(cmd) => schedule::run(&cli, cmd),
         Command::Job(cmd) => job::run(&cli, cmd),
     };
