@@ -12,22 +12,12 @@ use std::process::Output;
 
 use common::{text, TestProject};
 
-fn caches() -> (PathBuf, PathBuf) {
-    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-caches");
-    (base.join("smelt"), base.join("uv"))
-}
-
 fn install(p: &TestProject, args: &[&str]) -> Output {
-    let (smelt_cache, uv_cache) = caches();
     let mut all = vec!["install"];
     all.extend_from_slice(args);
-    p.run_env(
-        &all,
-        &[
-            ("SMELT_CACHE_DIR", smelt_cache.to_str().expect("utf-8 path")),
-            ("UV_CACHE_DIR", uv_cache.to_str().expect("utf-8 path")),
-        ],
-    )
+    let env = common::install_cache_env();
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    p.run_env(&all, &pairs)
 }
 
 fn exe(p: &TestProject, plugin_type: &str, name: &str, program: &str) -> PathBuf {

@@ -9,24 +9,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 use common::{psql, read_jsonl, text, PgSchema, TestProject};
 
-/// Caches under target/ so CI and later runs install from warm caches.
+/// The shared install caches, and no network from dbt.
 fn cache_env() -> Vec<(&'static str, String)> {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    vec![
-        (
-            "SMELT_CACHE_DIR",
-            tmp.join("smelt-cache").display().to_string(),
-        ),
-        ("UV_CACHE_DIR", tmp.join("uv-cache").display().to_string()),
-        // dbt must not try to reach the network from the test.
-        ("DO_NOT_TRACK", "1".to_string()),
-        ("DBT_SEND_ANONYMOUS_USAGE_STATS", "false".to_string()),
-    ]
+    let mut env = common::install_cache_env();
+    env.push(("DO_NOT_TRACK", "1".to_string()));
+    env.push(("DBT_SEND_ANONYMOUS_USAGE_STATS", "false".to_string()));
+    env
 }
 
 fn smelt(p: &TestProject, args: &[&str]) -> Output {

@@ -433,3 +433,17 @@ pub fn wait_for_child(parent: i32, needle: &str) -> Option<i32> {
     }
     None
 }
+
+/// Where smelt's cache (the uv it bootstraps) and uv's package cache live for tests that
+/// install real PyPI packages: one place under target/, shared by every test binary, so uv is
+/// bootstrapped once and packages are downloaded once per clone.
+pub fn install_cache_env() -> Vec<(&'static str, String)> {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    vec![
+        (
+            "SMELT_CACHE_DIR",
+            tmp.join("smelt-cache").display().to_string(),
+        ),
+        ("UV_CACHE_DIR", tmp.join("uv-cache").display().to_string()),
+    ]
+}
