@@ -165,3 +165,32 @@ fn unknown_plugins_are_named_with_the_projects_plugins() {
         "nothing may be installed"
     );
 }
+
+#[test]
+fn a_token_in_a_pip_url_never_reaches_the_output_or_the_venv() {
+    // Port 9 (discard) on 127.0.0.1 refuses at once: the install fails quickly and the
+    // installer's error names the URL it could not fetch.
+    let p = TestProject::new(
+        r#"version: 1
+plugins:
+  extractors:
+  - name: tap-private
+    namespace: tap_private
+    pip_url: git+https://${PRIVATE_TAP_TOKEN}@127.0.0.1:9/org/tap-private.git
+"#,
+    );
+    std::fs::write(
+        p.path(".env"),
+        "PRIVATE_TAP_TOKEN=ghp_smeltsecret0123456789\n",
+    )
+    .expect(".env");
+    let out = install(&p, &[]);
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("tap-private"), "{log}");
+    assert!(!log.contains("ghp_smeltsecret0123456789"), "{log}");
+    // Whatever the installer left behind holds no fingerprint with the token either.
+    let fingerprint = p.path(".meltano/extractors/tap-private/venv/.smelt_fingerprint");
+    let stored = std::fs::read_to_string(&fingerprint).unwrap_or_default();
+    assert!(!stored.contains("ghp_smeltsecret"), "{stored}");
+}

@@ -32,10 +32,16 @@ pub struct Key {
 
 impl Key {
     /// The key's text as stored at the top of [`SMELT_FILE`].
+    /// The pip arguments are stored as a hash: they may hold a token from a `$VAR` in the
+    /// pip_url, and the venv is readable by others.
     pub fn text(&self) -> String {
-        let args = serde_json::Value::from(self.args.clone());
+        let args = serde_json::Value::from(self.args.clone()).to_string();
+        let digest: String = Sha256::digest(args.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         format!(
-            "smelt-install 1\nbackend: {}\npython: {}\nargs: {args}\n",
+            "smelt-install 2\nbackend: {}\npython: {}\nargs-sha256: {digest}\n",
             self.backend, self.python
         )
     }
@@ -151,6 +157,9 @@ mod tests {
         // Facts differ: still current.
         std::fs::write(venv.join(SMELT_FILE), k.file_text(&[("uv", "uv 1.0")])).expect("write");
         assert!(k.matches(venv));
+        // The arguments are stored hashed (a pip_url may hold a token).
+        let stored = std::fs::read_to_string(venv.join(SMELT_FILE)).expect("read");
+        assert!(!stored.contains("target-jsonl"), "{stored}");
         // Different args, backend or interpreter: not current.
         assert!(!key(&["target-jsonl==1.0"]).matches(venv));
         let mut other = k.clone();

@@ -18,6 +18,7 @@ pub mod fingerprint;
 pub mod plan;
 pub mod python;
 mod report;
+pub mod secrets;
 pub mod shell_split;
 pub mod uv;
 pub mod venv;

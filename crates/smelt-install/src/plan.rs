@@ -63,6 +63,9 @@ pub struct Unit {
     pub python_path: Option<PathBuf>,
     /// Whether the real venv is current for `key`.
     pub current: bool,
+    /// Values that must not be shown: what `$VAR`s in the pip_url expanded to, and credentials
+    /// in URLs (see [`crate::secrets`]).
+    pub secrets: Vec<String>,
     /// Selected plugins using it.
     pub members: Vec<Member>,
 }
@@ -92,12 +95,15 @@ pub struct VenvSettings {
     pub python: Option<String>,
 }
 
+/// What [`describe`] finds: the key, the interpreter asked for and found, and the secrets.
+type Described = (Key, Request, Option<PathBuf>, Vec<String>);
+
 /// A plugin's pip arguments and interpreter, computed from the project (no process started).
 fn describe(
     project: &Project,
     plugin: &Plugin,
     settings: &VenvSettings,
-) -> Result<Option<(Key, Request, Option<PathBuf>)>, String> {
+) -> Result<Option<Described>, String> {
     if plugin.is_native() {
         return Ok(None);
     }
@@ -122,7 +128,10 @@ fn describe(
             .unwrap_or_else(|| request.name.clone()),
         args,
     };
-    Ok(Some((key, request, found)))
+    let secrets = crate::secrets::of_pip_url(pip_url, &key.args, |name| {
+        project.expand_for_plugin(plugin, &format!("${{{name}}}"))
+    });
+    Ok(Some((key, request, found, secrets)))
 }
 
 /// Plans the install of `selected` (plugins of `project`); `fresh` forces every unit and
@@ -131,7 +140,7 @@ pub fn plan(project: &Project, selected: &[&Plugin], settings: &VenvSettings, fr
     // Owner venv of every key, over the whole project in project order.
     let mut owner_of_key: HashMap<Key, PathBuf> = HashMap::new();
     for plugin in &project.plugins {
-        if let Ok(Some((key, _, _))) = describe(project, plugin, settings) {
+        if let Ok(Some((key, ..))) = describe(project, plugin, settings) {
             owner_of_key
                 .entry(key)
                 .or_insert_with(|| project.venv_dir(plugin));
@@ -140,7 +149,7 @@ pub fn plan(project: &Project, selected: &[&Plugin], settings: &VenvSettings, fr
     let mut needs = Vec::with_capacity(selected.len());
     let mut units: Vec<Unit> = Vec::new();
     for (index, plugin) in selected.iter().enumerate() {
-        let (key, request, found) = match describe(project, plugin, settings) {
+        let (key, request, found, secrets) = match describe(project, plugin, settings) {
             Err(e) => {
                 needs.push(Need::Invalid(e));
                 continue;
@@ -176,6 +185,7 @@ pub fn plan(project: &Project, selected: &[&Plugin], settings: &VenvSettings, fr
                     key: key.clone(),
                     python: request,
                     python_path: found,
+                    secrets,
                     members: Vec::new(),
                 });
                 units.len() - 1

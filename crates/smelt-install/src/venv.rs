@@ -40,7 +40,8 @@ impl Installer {
     /// message for people (the tail of the installer's output included).
     pub fn install(&self, unit: &Unit) -> Result<(), String> {
         if !unit.current {
-            self.install_venv(unit)?;
+            self.install_venv(unit)
+                .map_err(|message| crate::secrets::mask(&message, &unit.secrets))?;
         }
         for member in &unit.members {
             if member.links_to(unit) && (!member.current || !unit.current) {
