@@ -108,6 +108,10 @@ pub enum ScheduleCommand {
     },
     /// Write the schedules as Airflow DAG files or Kubernetes CronJobs (and a Dockerfile).
     Export(ScheduleExportArgs),
+    /// Run schedules on their intervals until stopped (smelt's built-in scheduler).
+    Serve(ScheduleServeArgs),
+    /// Show each schedule's last and next run (system database and the serve status file).
+    Status(ScheduleStatusArgs),
 }
 
 /// `smelt install` arguments (Meltano's, plus its old `install TYPE NAME…` form).
@@ -1066,4 +1070,56 @@ pub struct ScheduleRunArgs {
         value_name = "ARGS"
     )]
     pub args: Vec<String>,
+}
+
+/// `smelt schedule serve` flags (smelt-only; see docs/decisions/0013-schedule-serve.md).
+#[derive(Debug, Args)]
+pub struct ScheduleServeArgs {
+    /// Schedules to serve (default: every schedule whose interval fires on its own).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Retries of a failed run (same tick), with exponential backoff.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub retries: u32,
+    /// Seconds before the first retry; doubled for each further one.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=31_536_000))]
+    pub retry_delay: u64,
+    /// The longest wait between retries, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(0..=31_536_000))]
+    pub max_retry_delay: u64,
+    /// Ticks missed while no serve ran: none (skip), latest (run once), all (each, at most 100).
+    #[arg(long, default_value = "latest", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<smelt_scheduler::CatchUp>()))]
+    pub catch_up: smelt_scheduler::CatchUp,
+    /// At most this many runs at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    pub max_concurrent: usize,
+    /// The longest pause between two looks at the clock, in seconds (0.05 to 60).
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_poll_interval)]
+    pub poll_interval: std::time::Duration,
+    /// Seconds to wait for running runs after SIGTERM/SIGINT before killing them (exit 143/130).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub shutdown_timeout: u64,
+    /// Where to write the status document (default: .meltano/run/schedule-serve/status.json).
+    #[arg(long, value_name = "FILE")]
+    pub status_file: Option<PathBuf>,
+}
+
+/// `smelt schedule status` flags.
+#[derive(Debug, Args)]
+pub struct ScheduleStatusArgs {
+    /// text or json.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ListFormat,
+    /// The serve status file to read (default: .meltano/run/schedule-serve/status.json).
+    #[arg(long, value_name = "FILE")]
+    pub status_file: Option<PathBuf>,
+}
+
+fn parse_poll_interval(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.05..=60.0).contains(&s) => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from 0.05 to 60"
+        )),
+    }
 }

@@ -16,6 +16,7 @@ mod remove;
 mod run;
 mod schedule;
 pub(crate) mod schedule_export;
+pub(crate) mod schedule_serve;
 mod select;
 mod state;
 
@@ -42,6 +43,8 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Elt(args) => el::run(&cli, &args.el, Some(args.transform)),
         Command::Install(args) => install::run(&cli, args),
         Command::Schedule(ScheduleCommand::Export(args)) => schedule_export::run(&cli, args),
+        Command::Schedule(ScheduleCommand::Serve(args)) => schedule_serve::run(&cli, args),
+        Command::Schedule(ScheduleCommand::Status(args)) => schedule_serve::status(&cli, args),
         Command::Schedule(cmd) => schedule::run(&cli, cmd),
         Command::Job(cmd) => job::run(&cli, cmd),
     };

@@ -116,6 +116,8 @@ pub trait Host {
     fn write_status(&mut self, status: &Status);
     /// Logs one line.
     fn log(&mut self, line: &str);
+    /// Called on every turn of the loop: a host whose claims expire refreshes them here.
+    fn heartbeat(&mut self) {}
 }
 
 /// How the loop ended.
@@ -202,6 +204,7 @@ pub fn serve(
         if let Some(signal) = host.stop_signal() {
             return shut_down(host, &mut slots, options, status, signal);
         }
+        host.heartbeat();
         let mut changed = reap(host, &mut slots, &mut status);
         let now = host.now();
         for slot in &mut slots {
@@ -282,7 +285,8 @@ fn start_due(
             match host.claim(&name, tick) {
                 Ok(true) => start(host, &mut slots[i], status, tick, 1),
                 Ok(false) => host.log(&format!(
-                    "schedule {name}: tick {} was claimed by another serve; not running it here",
+                    "schedule {name}: tick {} was claimed by another serve (or another serve's run \
+                     of this schedule is still going); not running it here",
                     fmt_time(tick)
                 )),
                 Err(e) => host.log(&format!(

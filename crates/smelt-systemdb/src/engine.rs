@@ -139,8 +139,16 @@ pub(crate) trait SettingsStore {
 
 /// The schedule ticks table of an engine (`smelt schedule serve`). Each call is one statement.
 pub(crate) trait TickStore {
-    /// Insert the claim row unless one exists; whether this call inserted it.
-    fn insert_tick(&self, tick: &crate::ScheduleTick) -> Result<bool, DbError>;
+    /// Insert the claim row unless one exists, or another tick of the schedule is `running`
+    /// with a heartbeat at or after `alive_since`; whether this call inserted it.
+    fn insert_tick(
+        &self,
+        tick: &crate::ScheduleTick,
+        alive_since: DateTime<Utc>,
+    ) -> Result<bool, DbError>;
+
+    /// Set the heartbeat of every `running` tick claimed by `claimed_by`; how many.
+    fn touch_ticks(&self, claimed_by: &str, at: DateTime<Utc>) -> Result<usize, DbError>;
 
     /// Set a claimed tick's status, attempt and (when final) end time; whether it exists.
     fn update_tick(

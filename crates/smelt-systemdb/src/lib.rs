@@ -36,7 +36,7 @@ pub use db::{SystemDb, BUSY_TIMEOUT};
 pub use error::DbError;
 pub use process::{local_hostname, pid_alive};
 pub use runs::{NewRun, RunRecord, RunStatus, STALE_AFTER};
-pub use schedule_ticks::{ScheduleTick, TickState};
+pub use schedule_ticks::{ScheduleTick, TickState, TICK_STALE_AFTER};
 pub use schema::SCHEMA_VERSION;
 pub use state_store::SystemDbStateBackend;
 pub use timeouts::DbTimeouts;

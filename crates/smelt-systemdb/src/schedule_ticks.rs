@@ -6,9 +6,15 @@
 //! once. The row then records the run's progress: `running`, then `success` or `failed`, with
 //! the attempt number.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
 use crate::{DbError, SystemDb};
+
+/// A `running` tick whose serve has not refreshed its heartbeat for this long no longer
+/// blocks the schedule's next tick (its serve was killed or lost its database).
+pub const TICK_STALE_AFTER: Duration = Duration::from_secs(60);
 
 /// One claimed tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +28,8 @@ pub struct ScheduleTick {
     pub claimed_by: String,
     /// When it was claimed.
     pub claimed_at: DateTime<Utc>,
+    /// The claiming serve's last sign of life while the tick is `running`.
+    pub heartbeat: DateTime<Utc>,
     /// `running`, `success` or `failed`.
     pub status: String,
     /// The latest attempt (1 = first try).
@@ -54,22 +62,35 @@ impl TickState {
 
 impl SystemDb {
     /// Claims `tick` of `schedule` for `claimed_by`; `Ok(false)` when another process already
-    /// holds it.
+    /// holds it, or when another tick of the schedule is still `running` under a live serve
+    /// (heartbeat within [`TICK_STALE_AFTER`]), so two serves never run one schedule at once.
     pub fn claim_schedule_tick(
         &self,
         schedule: &str,
         tick: &str,
         claimed_by: &str,
     ) -> Result<bool, DbError> {
-        self.engine().insert_tick(&ScheduleTick {
-            schedule: schedule.to_string(),
-            tick: tick.to_string(),
-            claimed_by: claimed_by.to_string(),
-            claimed_at: crate::time::now(),
-            status: "running".to_string(),
-            attempt: 0,
-            ended_at: None,
-        })
+        let now = crate::time::now();
+        let stale = chrono::Duration::from_std(TICK_STALE_AFTER).unwrap_or(chrono::Duration::MAX);
+        self.engine().insert_tick(
+            &ScheduleTick {
+                schedule: schedule.to_string(),
+                tick: tick.to_string(),
+                claimed_by: claimed_by.to_string(),
+                claimed_at: now,
+                heartbeat: now,
+                status: "running".to_string(),
+                attempt: 0,
+                ended_at: None,
+            },
+            now - stale,
+        )
+    }
+
+    /// Refreshes the heartbeat of every `running` tick `claimed_by` holds (a serve calls this
+    /// while its runs go on); how many it touched.
+    pub fn touch_schedule_ticks(&self, claimed_by: &str) -> Result<usize, DbError> {
+        self.engine().touch_ticks(claimed_by, crate::time::now())
     }
 
     /// Records a claimed tick's progress: attempt `attempt` started ([`TickState::Running`]),
@@ -123,6 +144,9 @@ mod tests {
             assert_eq!(a.set_schedule_tick("s", t, TickState::Success, 2).ok(), Some(true));
             assert_eq!(a.set_schedule_tick("s", "2000-01-01T00:00:00Z", TickState::Failed, 1).ok(), Some(false));
             let later = "2026-01-01T00:00:04Z";
+            // While tick :04 of `other` runs, its next tick cannot be claimed.
+            assert_eq!(a.claim_schedule_tick("other", later, "h:1").ok(), Some(false));
+            assert_eq!(b.touch_schedule_ticks("h:2").ok(), Some(1));
             assert_eq!(b.claim_schedule_tick("s", later, "h:2").ok(), Some(true));
             let last = match a.last_schedule_tick("s") {
                 Ok(Some(x)) => x,
@@ -137,6 +161,12 @@ mod tests {
             assert_eq!((all[1].status.as_str(), all[1].attempt, all[1].claimed_by.as_str()), ("success", 2, "h:1"));
             assert!(all[1].ended_at.is_some());
             assert_eq!(a.schedule_ticks(None, 10).map(|v| v.len()).ok(), Some(3));
+            // A running tick whose serve stopped beating no longer blocks the schedule.
+            f.exec(&format!(
+                "UPDATE {} SET heartbeat = '2000-01-01T00:00:00Z' WHERE schedule = 'other'",
+                f.table("schedule_ticks")
+            ));
+            assert_eq!(a.claim_schedule_tick("other", later, "h:1").ok(), Some(true));
             assert_eq!(a.last_schedule_tick("none").ok(), Some(None));
         }
 
@@ -151,7 +181,7 @@ mod tests {
                             (0..10)
                                 .filter(|n| {
                                     let tick = format!("2026-01-01T00:00:{n:02}Z");
-                                    matches!(db.claim_schedule_tick("s", &tick, &format!("h:{i}")), Ok(true))
+                                    matches!(db.claim_schedule_tick(&format!("s{n}"), &tick, &format!("h:{i}")), Ok(true))
                                 })
                                 .count()
                         })

@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
          claimed_at TIMESTAMPTZ NOT NULL,
          status     TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed')),
          attempt    BIGINT NOT NULL DEFAULT 0,
+         heartbeat  TIMESTAMPTZ NOT NULL,
          ended_at   TIMESTAMPTZ,
          PRIMARY KEY (schedule, tick)
      );",

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
          claimed_at TEXT NOT NULL,
          status     TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed')),
          attempt    INTEGER NOT NULL DEFAULT 0,
+         heartbeat  TEXT NOT NULL,
          ended_at   TEXT,
          PRIMARY KEY (schedule, tick)
      );",
