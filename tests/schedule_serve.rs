@@ -115,7 +115,12 @@ fn a_schedule_every_two_seconds_runs_each_tick_once() {
     .expect("status JSON");
     assert_eq!(file["state"], "stopped", "{file}");
     assert_eq!(
-        file["schedules"]["every2"]["last_outcome"], "success",
+        file["schedules"]["every2"]["last_outcome"],
+        if interrupted == 0 {
+            "success"
+        } else {
+            "interrupted"
+        },
         "{file}"
     );
     assert!(
@@ -127,7 +132,12 @@ fn a_schedule_every_two_seconds_runs_each_tick_once() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
     let row = &doc["schedules"][0];
     assert_eq!(row["name"], "every2", "{doc}");
-    assert_eq!(row["last_status"], "success", "{doc}");
+    let last = if interrupted == 0 {
+        "success"
+    } else {
+        "failed"
+    };
+    assert_eq!(row["last_status"], last, "{doc}");
     assert_eq!(row["last_attempt"], 1, "{doc}");
     assert!(row["next_run"].is_string(), "{doc}");
     let out = p.run(&["schedule", "status"]);
@@ -326,4 +336,37 @@ fn bad_intervals_and_unknown_names_are_usage_errors() {
     common::assert_fails(&out, 2, &["never runs on its own"]);
     let out = p.run(&["schedule", "serve", "--poll-interval", "0"]);
     common::assert_fails(&out, 2, &["0.05 to 60"]);
+}
+
+#[test]
+fn a_tick_missed_while_down_is_caught_up_once_on_restart() {
+    let p = project(
+        "- name: every2\n  extractor: tap-plain\n  loader: target-fixture\n  interval: '*/2 * * * * *'\n",
+    );
+    let mut first = serve(&p, 0, &["--poll-interval", "0.2"]);
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end && !log_of(&p, 0).contains("succeeded (attempt 1)") {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&first, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut first, 40, &p, 0).code(), Some(0));
+    // Down for several ticks.
+    std::thread::sleep(Duration::from_secs(5));
+    let mut second = serve(&p, 1, &["--poll-interval", "0.2"]);
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end && !log_of(&p, 1).contains("succeeded (attempt 1)") {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&second, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut second, 40, &p, 1).code(), Some(0));
+    let log = log_of(&p, 1);
+    assert!(log.contains("1 missed tick(s) to catch up"), "{log}");
+
+    // With --catch-up none nothing is caught up.
+    std::thread::sleep(Duration::from_secs(5));
+    let mut third = serve(&p, 2, &["--poll-interval", "0.2", "--catch-up", "none"]);
+    std::thread::sleep(Duration::from_secs(1));
+    signal(&third, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut third, 40, &p, 2).code(), Some(0));
+    assert!(!log_of(&p, 2).contains("missed"), "{}", log_of(&p, 2));
 }
