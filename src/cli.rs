@@ -831,6 +831,11 @@ const VALUE_FLAGS: &[&str] = &[
     "--log-format",
 ];
 
+/// Subcommands of `schedule`; any other first word is a schedule name for the default `add`.
+const SCHEDULE_VERBS: &[&str] = &[
+    "add", "set", "list", "run", "remove", "export", "serve", "status", "help",
+];
+
 /// Subcommands of `config`.
 const CONFIG_VERBS: &[&str] = &["list", "print", "set", "unset", "reset", "test", "help"];
 
@@ -848,6 +853,17 @@ pub fn normalize_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
         if a.starts_with('-') {
             i += 1;
             continue;
+        }
+        if a == "schedule" {
+            // Meltano's `schedule` group defaults to `add`: `schedule NAME --job J --interval I`.
+            let next = args.get(i + 1).map(text).unwrap_or_default();
+            if !next.is_empty()
+                && !next.starts_with('-')
+                && !SCHEDULE_VERBS.contains(&next.as_str())
+            {
+                args.insert(i + 1, "add".into());
+            }
+            return args;
         }
         if a != "config" {
             return args;

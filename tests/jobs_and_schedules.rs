@@ -228,6 +228,19 @@ fn schedule_add_set_remove_and_validation() {
     }
     assert_eq!(yml(&p), added, "a refused command wrote meltano.yml");
 
+    // Meltano's `schedule` defaults to `add`.
+    let out = ok(p.run(&[
+        "schedule",
+        "weekly",
+        "--job",
+        "load",
+        "--interval",
+        "@weekly",
+    ]));
+    assert_eq!(out, "Scheduled job 'weekly' at @weekly\n");
+    ok(p.run(&["schedule", "remove", "weekly"]));
+    assert_eq!(yml(&p), added);
+
     let out = ok(p.run(&[
         "schedule",
         "set",
