@@ -172,6 +172,12 @@ pub struct RunArgs {
     /// Run catalog discovery even when the cached catalog is still valid.
     #[arg(long, env = "MELTANO_RUN_REFRESH_CATALOG")]
     pub refresh_catalog: bool,
+    /// Run up to N extract-load sets at once; a `plugin:command` block waits for all before it.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+    /// With --jobs above 1, stop every set as soon as one fails.
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Whether missing plugins are installed first.
     #[command(flatten)]
     pub install: InstallFlags,

@@ -235,5 +235,6 @@ pub fn run_context<'p>(
         settings,
         options,
         deadline,
+        cancel: None,
     })
 }

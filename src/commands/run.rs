@@ -69,6 +69,8 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
         timeout,
         refresh_catalog: args.refresh_catalog,
         state_id: None,
+        jobs: usize::from(args.jobs),
+        fail_fast: args.fail_fast,
     };
     let ctx = run_context(&project, logger, db, settings, options)?;
     run_and_summarise(&ctx, &blocks)

@@ -71,6 +71,7 @@ fn run(ctx: &RunContext, step: &CommandStep, block: &str) -> Result<(), RunError
         max_line: usize::MAX,
         deadline: ctx.deadline,
         logger: &ctx.logger,
+        cancel: None,
     };
     run_chain(vec![stage], &opts, sink)?.verdict()
 }

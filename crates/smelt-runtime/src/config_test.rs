@@ -74,6 +74,7 @@ fn test_extractor(
         max_line: settings.buffer_size,
         deadline: cx.deadline,
         logger: cx.logger,
+        cancel: None,
     };
     let stage = Stage {
         name: tap.name,

@@ -236,6 +236,7 @@ fn run_pipeline(
         max_line,
         deadline: ctx.deadline,
         logger: &ctx.logger,
+        cancel: ctx.cancel.as_deref(),
     };
     let mut outcome = run_chain(stages, &opts, sink)?;
     report.extracted = outcome.first_counts();
@@ -355,6 +356,9 @@ fn read_acks(
                 })?;
         }
         log.debug(&format!("state acknowledged by {loader}"));
+        log.event(crate::events::RunEvent::StateAcknowledged {
+            state_id: state_id.map(str::to_string),
+        });
         let mut guard = acks.lock().unwrap_or_else(|e| e.into_inner());
         guard.0 += 1;
         guard.1 = Some(value);

@@ -30,6 +30,9 @@ pub enum RunError {
         /// What to do about it.
         hint: String,
     },
+    /// Another set of the run failed and `--fail-fast` stopped this one.
+    #[error("stopped because another set of the run failed (--fail-fast)")]
+    Cancelled,
     /// A plugin exited unsuccessfully.
     #[error("{label} {plugin} failed ({status}){detail}")]
     PluginFailed {

@@ -1,17 +1,20 @@
 //! The engine behind `smelt run`: turns block names into a plan, launches plugins as supervised
 //! subprocesses, relays Singer messages between them, persists acknowledged state and records
-//! each run.
+//! each run. Everything a run reports goes as typed events to one coordinator per run.
 
 pub mod blocks;
 pub mod catalog;
 pub mod command_block;
 pub mod config_test;
+pub mod coordinator;
 pub mod el;
 pub mod elt;
 pub mod error;
+pub mod events;
 pub mod invoke;
 pub mod launch;
 pub mod log;
+pub mod plan;
 pub mod process;
 pub mod relay;
 pub mod rundir;

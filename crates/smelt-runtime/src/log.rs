@@ -1,14 +1,20 @@
-//! smelt's own log: leveled lines to stderr (text or JSON) and, during a run, to a log file.
+//! smelt's own log: leveled lines to stderr (text or JSON), or, during a run, events sent to the
+//! run's coordinator.
 //!
 //! Plugin stderr lines come through here tagged with the plugin's name, so one stream tells who
-//! said what. The run's log file always receives everything at `debug` and above, whatever the
-//! console level, so a failed run can be read afterwards.
+//! said what. Outside a run a logger prints itself; inside one it is *routed*
+//! ([`Logger::routed`]): every line becomes a [`RunEvent`] for the run's one coordinator, which
+//! alone writes the console and the run's log file (that file always receives everything at
+//! `debug` and above, whatever the console level, so a failed run can be read afterwards).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
+
+use crate::events::{Envelope, RunEvent};
 
 /// How much to print, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,17 +75,24 @@ impl FromStr for LogFormat {
     }
 }
 
-/// A cheap-to-clone handle to the process-wide log.
+/// A cheap-to-clone handle to smelt's log: the console, or a run's coordinator.
 #[derive(Clone)]
 pub struct Logger {
     inner: Arc<Inner>,
+    route: Option<Route>,
 }
 
 struct Inner {
     level: LogLevel,
     format: LogFormat,
-    file: Mutex<Option<BufWriter<File>>>,
     stderr_lock: Mutex<()>,
+}
+
+/// Where a routed logger's events go, and which set they belong to.
+#[derive(Clone)]
+struct Route {
+    tx: Sender<Envelope>,
+    set: Option<Arc<str>>,
 }
 
 impl Logger {
@@ -89,28 +102,52 @@ impl Logger {
             inner: Arc::new(Inner {
                 level,
                 format,
-                file: Mutex::new(None),
                 stderr_lock: Mutex::new(()),
+            }),
+            route: None,
+        }
+    }
+
+    /// The console level.
+    pub fn level(&self) -> LogLevel {
+        self.inner.level
+    }
+
+    /// The line format.
+    pub fn format(&self) -> LogFormat {
+        self.inner.format
+    }
+
+    /// A logger with this one's level and format whose lines and events go to `tx` (a run's
+    /// coordinator) instead of the console.
+    pub fn routed(&self, tx: Sender<Envelope>) -> Logger {
+        Logger {
+            inner: Arc::clone(&self.inner),
+            route: Some(Route { tx, set: None }),
+        }
+    }
+
+    /// A routed logger whose events are tagged with `set` (shown as a `[set]` prefix). On a
+    /// logger that is not routed it is the same logger.
+    pub fn for_set(&self, set: &str) -> Logger {
+        Logger {
+            inner: Arc::clone(&self.inner),
+            route: self.route.as_ref().map(|r| Route {
+                tx: r.tx.clone(),
+                set: Some(Arc::from(set)),
             }),
         }
     }
 
-    /// Starts copying every line (debug and above) to `path`, creating its directory. The file
-    /// is readable by its owner only (0600, like `state.json` and `smelt.db`), since plugins
-    /// may log connection details or data.
-    pub fn attach_file(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let f = open_private(path)?;
-        *lock(&self.inner.file) = Some(BufWriter::new(f));
-        Ok(())
-    }
-
-    /// Flushes and closes the log file, if any.
-    pub fn detach_file(&self) {
-        if let Some(mut f) = lock(&self.inner.file).take() {
-            let _ = f.flush();
+    /// Reports `event` to the run's coordinator; a logger outside a run drops it (log lines are
+    /// the only events a console logger prints, through [`Logger::log`] and friends).
+    pub fn event(&self, event: RunEvent) {
+        if let Some(r) = &self.route {
+            let _ = r.tx.send(Envelope {
+                at: chrono::Utc::now(),
+                set: r.set.clone(),
+                event,
+            });
         }
     }
 
@@ -145,47 +182,102 @@ impl Logger {
     }
 
     fn emit(&self, level: LogLevel, plugin: Option<&str>, msg: &str) {
-        let to_console = level >= self.inner.level;
-        let mut file = lock(&self.inner.file);
-        if !to_console && file.is_none() {
-            return;
-        }
-        let ts = chrono::Utc::now()
-            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string();
-        let line = match self.inner.format {
-            LogFormat::Text => match plugin {
-                Some(p) => format!("{ts} {:<7} [{p}] {msg}\n", level.label()),
-                None => format!("{ts} {:<7} {msg}\n", level.label()),
-            },
-            LogFormat::Json => {
-                let mut o = serde_json::Map::new();
-                o.insert("timestamp".into(), ts.clone().into());
-                o.insert("level".into(), level.label().into());
-                if let Some(p) = plugin {
-                    o.insert("plugin".into(), p.into());
-                }
-                o.insert("event".into(), msg.into());
-                format!("{}\n", serde_json::Value::Object(o))
-            }
-        };
-        if let Some(f) = file.as_mut() {
-            let _ = f.write_all(line.as_bytes());
-            if level >= LogLevel::Warning {
-                let _ = f.flush();
+        if let Some(r) = &self.route {
+            let envelope = Envelope {
+                at: chrono::Utc::now(),
+                set: r.set.clone(),
+                event: RunEvent::Log {
+                    level,
+                    plugin: plugin.map(str::to_string),
+                    message: msg.to_string(),
+                },
+            };
+            // The coordinator is gone only after its run ended (a stray stderr forwarder):
+            // the console still gets the line.
+            match r.tx.send(envelope) {
+                Ok(()) => return,
+                Err(e) => return self.print_envelope(&e.0),
             }
         }
-        drop(file);
-        if to_console {
-            let _g = lock(&self.inner.stderr_lock);
-            let _ = std::io::stderr().write_all(line.as_bytes());
+        if level >= self.inner.level {
+            let line = format_line(
+                self.inner.format,
+                chrono::Utc::now(),
+                None,
+                level,
+                plugin,
+                msg,
+            );
+            self.print(&line);
+        }
+    }
+
+    fn print_envelope(&self, e: &Envelope) {
+        if let RunEvent::Log {
+            level,
+            plugin,
+            message,
+        } = &e.event
+        {
+            if *level >= self.inner.level {
+                let line = format_line(
+                    self.inner.format,
+                    e.at,
+                    e.set.as_deref(),
+                    *level,
+                    plugin.as_deref(),
+                    message,
+                );
+                self.print(&line);
+            }
+        }
+    }
+
+    /// Writes a finished line to stderr.
+    pub(crate) fn print(&self, line: &str) {
+        let _g = lock(&self.inner.stderr_lock);
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+}
+
+/// One log line, ending in a newline: `[set] <ts> <level> [plugin] message` as text (the set
+/// prefix only for concurrent sets), or a JSON object with a `set` key.
+pub(crate) fn format_line(
+    format: LogFormat,
+    at: chrono::DateTime<chrono::Utc>,
+    set: Option<&str>,
+    level: LogLevel,
+    plugin: Option<&str>,
+    msg: &str,
+) -> String {
+    let ts = at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    match format {
+        LogFormat::Text => {
+            let set = set.map(|s| format!("[{s}] ")).unwrap_or_default();
+            match plugin {
+                Some(p) => format!("{set}{ts} {:<7} [{p}] {msg}\n", level.label()),
+                None => format!("{set}{ts} {:<7} {msg}\n", level.label()),
+            }
+        }
+        LogFormat::Json => {
+            let mut o = serde_json::Map::new();
+            o.insert("timestamp".into(), ts.into());
+            o.insert("level".into(), level.label().into());
+            if let Some(s) = set {
+                o.insert("set".into(), s.into());
+            }
+            if let Some(p) = plugin {
+                o.insert("plugin".into(), p.into());
+            }
+            o.insert("event".into(), msg.into());
+            format!("{}\n", serde_json::Value::Object(o))
         }
     }
 }
 
 /// Creates or truncates `path` for writing, readable by its owner only (an existing file's
 /// looser mode is tightened too, since opening keeps it).
-fn open_private(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_private(path: &Path) -> std::io::Result<File> {
     let mut open = std::fs::OpenOptions::new();
     open.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -222,23 +314,23 @@ mod tests {
     }
 
     #[test]
-    fn file_gets_debug_lines_even_when_console_is_quiet() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("logs/run.log");
-        let log = Logger::new(LogLevel::Error, LogFormat::Json);
-        log.attach_file(&path).unwrap();
-        log.debug("relay detail");
-        log.plugin_line("tap-x", "hello\n");
-        log.detach_file();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0]["event"], "relay detail");
-        assert_eq!(lines[1]["plugin"], "tap-x");
-        assert_eq!(lines[1]["event"], "hello");
+    fn set_prefix_and_json_set_key() {
+        let at = chrono::DateTime::from_timestamp(0, 0).unwrap();
+        let t = format_line(
+            LogFormat::Text,
+            at,
+            Some("a→b"),
+            LogLevel::Info,
+            Some("a"),
+            "hi",
+        );
+        assert_eq!(t, "[a→b] 1970-01-01T00:00:00.000Z info    [a] hi\n");
+        let t = format_line(LogFormat::Text, at, None, LogLevel::Warning, None, "x");
+        assert_eq!(t, "1970-01-01T00:00:00.000Z warning x\n");
+        let j = format_line(LogFormat::Json, at, Some("a→b"), LogLevel::Info, None, "hi");
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["set"], "a→b");
+        assert_eq!(v["event"], "hi");
     }
 
     #[cfg(unix)]
@@ -249,9 +341,7 @@ mod tests {
         let path = dir.path().join("run.log");
         std::fs::write(&path, "old").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let log = Logger::new(LogLevel::Error, LogFormat::Text);
-        log.attach_file(&path).unwrap();
-        log.detach_file();
+        drop(open_private(&path).unwrap());
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }

@@ -47,7 +47,11 @@ impl RunDir {
                 _ => self.path.join(format!("{base}+{n}")),
             };
             if !dir.exists() {
-                fs::DirBuilder::new().mode(0o700).create(&dir)?;
+                // Concurrent sets may create the same plugin's directory at once.
+                fs::DirBuilder::new()
+                    .mode(0o700)
+                    .recursive(true)
+                    .create(&dir)?;
             }
             let path = dir.join(file);
             let opened = OpenOptions::new()

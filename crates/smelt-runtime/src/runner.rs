@@ -1,6 +1,13 @@
-//! `smelt run`: executes a plan of blocks in order, stopping at the first failure.
+//! `smelt run`: executes a plan of blocks, reporting through one coordinator.
+//!
+//! Blocks run in plan order, except that with `--jobs N` (N > 1) consecutive extract-load sets
+//! run concurrently, at most N at a time ([`crate::plan`]); a command block is a barrier. With
+//! one job the first failure stops the run (Meltano's behaviour); with more, a failed set does
+//! not stop the others of its group unless `--fail-fast`, and nothing after the group starts.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,13 +15,19 @@ use smelt_project::{Project, ProjectSettings};
 use smelt_state::{StateBackend, StateStrategy};
 use smelt_systemdb::SystemDb;
 
-use crate::blocks::Block;
+use crate::blocks::{Block, EltSet};
 use crate::command_block::{run_command, CommandReport};
+use crate::coordinator::Coordinator;
 use crate::elt::{run_elt, SetReport};
 use crate::error::RunError;
+use crate::events::RunEvent;
 use crate::log::Logger;
+use crate::plan::{steps, SetQueue, Step};
 use crate::rundir::RunDir;
 use crate::signals;
+
+/// How often the set scheduler looks at signals while sets run.
+const POLL: Duration = Duration::from_millis(50);
 
 /// The run flags, as Meltano's `run` has them.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +51,10 @@ pub struct RunOptions {
     /// Use this state ID verbatim for every extract-load set, with or without an environment
     /// (`el --state-id`, and `el`'s ephemeral ID), instead of `<env>:<tap>-to-<target>`.
     pub state_id: Option<String>,
+    /// How many extract-load sets may run at once (`--jobs`); 0 and 1 both mean one.
+    pub jobs: usize,
+    /// With `--jobs` > 1, stop every set when one fails (`--fail-fast`).
+    pub fail_fast: bool,
 }
 
 /// Everything a block needs: the project, where state lives, the log and the flags.
@@ -56,6 +73,26 @@ pub struct RunContext<'a> {
     pub options: RunOptions,
     /// When `--timeout` expires, computed once at the start.
     pub deadline: Option<Instant>,
+    /// Set when the run's other sets must stop (`--fail-fast` after a failure); supervisors
+    /// poll it. None outside a concurrent group.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl<'a> RunContext<'a> {
+    /// This context with another logger and cancel flag (one set of a concurrent group, or the
+    /// whole run routed to its coordinator).
+    fn scoped(&self, logger: Logger, cancel: Option<Arc<AtomicBool>>) -> RunContext<'a> {
+        RunContext {
+            project: self.project,
+            logger,
+            state: Arc::clone(&self.state),
+            db: Arc::clone(&self.db),
+            settings: self.settings.clone(),
+            options: self.options.clone(),
+            deadline: self.deadline,
+            cancel,
+        }
+    }
 }
 
 /// What one block did.
@@ -82,7 +119,8 @@ pub struct RunReport {
     pub duration: Duration,
 }
 
-/// Runs `blocks` in order. Returns the report (always) and the first error.
+/// Runs `blocks` (see the module doc). Returns the report (always) and the first error in
+/// plan order.
 pub fn run_blocks(ctx: &RunContext, blocks: &[Block]) -> (RunReport, Result<(), RunError>) {
     let started = Instant::now();
     let run_id = ctx
@@ -111,75 +149,251 @@ pub fn run_blocks(ctx: &RunContext, blocks: &[Block]) -> (RunReport, Result<(), 
             return (report, Err(e));
         }
     }
-    if let Err(e) = ctx.logger.attach_file(&log_file) {
-        ctx.logger.warn(&format!(
+    let (file, file_error) = match open_run_log(&log_file) {
+        Ok(f) => (Some(f), None),
+        Err(e) => (None, Some(e)),
+    };
+    let coordinator = Coordinator::start(ctx.logger.clone(), file);
+    let run = ctx.scoped(coordinator.logger(&ctx.logger), None);
+    if let Some(e) = file_error {
+        run.logger.warn(&format!(
             "cannot write the run log {}: {e}",
             log_file.display()
         ));
     }
-    let mut result = run_all(ctx, blocks, &run_id, &mut report);
+    let (mut result, logged) = run_all(&run, blocks, &run_id, &mut report.skipped);
     if let (Err(RunError::Timeout(_)), Some(timeout)) = (&result, ctx.options.timeout) {
         // The supervisor only knows how long its own block ran; say what the user set.
         result = Err(RunError::timed_out_after(timeout));
     }
-    if let Err(e) = &result {
-        ctx.logger.error(&e.to_string());
+    if let (Err(e), false) = (&result, logged) {
+        run.logger.error(&e.to_string());
     }
-    ctx.logger.detach_file();
+    drop(run);
+    report.blocks = coordinator.finish().blocks;
     report.duration = started.elapsed();
     (report, result)
 }
 
+/// Creates the run's log file (0600: plugins may log connection details or data).
+fn open_run_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::log::open_private(path)
+}
+
+/// Runs every step; returns the first error in plan order and whether it was already logged.
 fn run_all(
     ctx: &RunContext,
     blocks: &[Block],
     run_id: &str,
-    report: &mut RunReport,
-) -> Result<(), RunError> {
-    signals::install().map_err(|e| RunError::io("installing signal handlers", e))?;
+    skipped: &mut Vec<String>,
+) -> (Result<(), RunError>, bool) {
+    if let Err(e) = signals::install() {
+        return (Err(RunError::io("installing signal handlers", e)), false);
+    }
     signals::arm_exit_deadline(ctx.deadline);
-    let rundir = RunDir::create(&ctx.project.sys_dir, run_id).map_err(|e| {
-        RunError::io(
-            format!(
+    let rundir = match RunDir::create(&ctx.project.sys_dir, run_id) {
+        Ok(d) => d,
+        Err(e) => {
+            let context = format!(
                 "creating the run directory under {}",
                 ctx.project.sys_dir.display()
-            ),
-            e,
-        )
-    })?;
-    let elt_sets = blocks.iter().filter(|b| matches!(b, Block::Elt(_))).count();
-    let mut elt_index = 0;
-    for (i, block) in blocks.iter().enumerate() {
-        if let Some(sig) = signals::received() {
-            skip_rest(report, &blocks[i..]);
-            return Err(RunError::Signalled(sig));
+            );
+            return (Err(RunError::io(context, e)), false);
         }
-        ctx.logger
-            .info(&format!("block {}/{}: {block}", i + 1, blocks.len()));
-        let result = match block {
-            Block::Elt(set) => {
-                elt_index += 1;
-                let set_run_id = if elt_sets == 1 {
-                    run_id.to_string()
-                } else {
-                    format!("{run_id}-{elt_index}")
-                };
-                let (r, res) = run_elt(ctx, set, &set_run_id, &rundir);
-                report.blocks.push(BlockReport::Elt(Box::new(r)));
-                res
-            }
-            Block::Command(step) => {
-                let (r, res) = run_command(ctx, step);
-                report.blocks.push(BlockReport::Command(r));
-                res
-            }
+    };
+    let run_ids = set_run_ids(blocks, run_id);
+    let mut failure: Option<(Result<(), RunError>, bool)> = None;
+    for step in steps(blocks) {
+        let indices = match &step {
+            Step::Sets(v) => v.clone(),
+            Step::Command(i) => vec![*i],
         };
-        if let Err(e) = result {
-            skip_rest(report, &blocks[i + 1..]);
-            return Err(e);
+        if failure.is_some() {
+            skipped.extend(indices.iter().map(|i| blocks[*i].to_string()));
+            continue;
+        }
+        if let Some(sig) = signals::received() {
+            skipped.extend(indices.iter().map(|i| blocks[*i].to_string()));
+            failure = Some((Err(RunError::Signalled(sig)), false));
+            continue;
+        }
+        match step {
+            Step::Command(i) => {
+                announce(ctx, blocks, i);
+                let Block::Command(c) = &blocks[i] else {
+                    continue;
+                };
+                let (r, res) = run_command(ctx, c);
+                ctx.logger.event(RunEvent::BlockFinished {
+                    index: i,
+                    report: BlockReport::Command(r),
+                });
+                if res.is_err() {
+                    failure = Some((res, false));
+                }
+            }
+            Step::Sets(v) => {
+                let group = SetGroup {
+                    ctx,
+                    blocks,
+                    run_ids: &run_ids,
+                    rundir: &rundir,
+                };
+                if let Some(f) = group.run(&v, skipped) {
+                    failure = Some(f);
+                }
+            }
         }
     }
-    Ok(())
+    failure.unwrap_or((Ok(()), false))
+}
+
+/// Logs `block i/n: …` and reports the start.
+fn announce(ctx: &RunContext, blocks: &[Block], i: usize) {
+    ctx.logger
+        .info(&format!("block {}/{}: {}", i + 1, blocks.len(), blocks[i]));
+    ctx.logger.event(RunEvent::BlockStarted {
+        index: i,
+        block: blocks[i].to_string(),
+    });
+}
+
+/// Each set's run ID: the invocation's for a single set, `<run_id>-<n>` (n counting sets from
+/// 1 in plan order) when there are several. None for command blocks.
+fn set_run_ids(blocks: &[Block], run_id: &str) -> Vec<Option<String>> {
+    let sets = blocks.iter().filter(|b| matches!(b, Block::Elt(_))).count();
+    let mut n = 0;
+    blocks
+        .iter()
+        .map(|b| {
+            matches!(b, Block::Elt(_)).then(|| {
+                n += 1;
+                if sets == 1 {
+                    run_id.to_string()
+                } else {
+                    format!("{run_id}-{n}")
+                }
+            })
+        })
+        .collect()
+}
+
+/// The sets of one step and what they share.
+struct SetGroup<'r, 'a> {
+    ctx: &'r RunContext<'a>,
+    blocks: &'r [Block<'a>],
+    run_ids: &'r [Option<String>],
+    rundir: &'r RunDir,
+}
+
+impl SetGroup<'_, '_> {
+    /// Runs the sets at `indices`, at most `--jobs` at a time. Sets that never start go to
+    /// `skipped`. Returns the first failure in plan order, and whether it was logged already.
+    fn run(
+        &self,
+        indices: &[usize],
+        skipped: &mut Vec<String>,
+    ) -> Option<(Result<(), RunError>, bool)> {
+        let ctx = self.ctx;
+        let jobs = ctx.options.jobs.max(1);
+        let concurrent = jobs > 1;
+        let fail_fast = ctx.options.fail_fast || !concurrent;
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut queue = SetQueue::new(
+            indices
+                .iter()
+                .filter_map(|&i| match &self.blocks[i] {
+                    Block::Elt(set) => Some((i, state_key(ctx, set))),
+                    Block::Command(_) => None,
+                })
+                .collect(),
+        );
+        let (tx, rx) = mpsc::channel::<(usize, Result<(), RunError>)>();
+        let mut errors: Vec<(usize, RunError)> = Vec::new();
+        std::thread::scope(|scope| {
+            let mut running = 0usize;
+            loop {
+                let stopping = signals::received().is_some() || cancel.load(Ordering::SeqCst);
+                while !stopping && running < jobs {
+                    let Some(i) = queue.next_ready() else { break };
+                    let Block::Elt(set) = &self.blocks[i] else {
+                        continue;
+                    };
+                    announce(ctx, self.blocks, i);
+                    let logger = if concurrent {
+                        ctx.logger.for_set(&set_label(set))
+                    } else {
+                        ctx.logger.clone()
+                    };
+                    let set_ctx = ctx.scoped(logger, Some(Arc::clone(&cancel)));
+                    let run_id = self.run_ids[i].clone().unwrap_or_default();
+                    let rundir = self.rundir;
+                    let tx = tx.clone();
+                    scope.spawn(move || {
+                        let (r, res) = run_elt(&set_ctx, set, &run_id, rundir);
+                        if let (Err(e), true) = (&res, concurrent) {
+                            set_ctx.logger.error(&e.to_string());
+                        }
+                        set_ctx.logger.event(RunEvent::BlockFinished {
+                            index: i,
+                            report: BlockReport::Elt(Box::new(r)),
+                        });
+                        let _ = tx.send((i, res));
+                    });
+                    running += 1;
+                }
+                if running == 0 && (stopping || queue.is_empty()) {
+                    break;
+                }
+                // Every set ends on its own: its supervisor bounds it (signals, --timeout).
+                match rx.recv_timeout(POLL) {
+                    Ok((i, res)) => {
+                        running -= 1;
+                        queue.done(i);
+                        if let Err(e) = res {
+                            if fail_fast {
+                                cancel.store(true, Ordering::SeqCst);
+                            }
+                            errors.push((i, e));
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        });
+        let never_started = queue.drain();
+        skipped.extend(never_started.iter().map(|i| self.blocks[*i].to_string()));
+        // A signal decides the exit code, whichever set noticed it; otherwise plan order.
+        errors.sort_by_key(|(i, _)| *i);
+        let pick = errors
+            .iter()
+            .position(|(_, e)| matches!(e, RunError::Signalled(_)))
+            .or((!errors.is_empty()).then_some(0));
+        if let Some(p) = pick {
+            return Some((Err(errors.swap_remove(p).1), concurrent));
+        }
+        match signals::received() {
+            Some(sig) if !never_started.is_empty() => Some((Err(RunError::Signalled(sig)), false)),
+            _ => None,
+        }
+    }
+}
+
+/// What identifies a set's state: sets with equal keys never run at once.
+fn state_key(ctx: &RunContext, set: &EltSet) -> String {
+    match &ctx.options.state_id {
+        Some(id) => id.clone(),
+        None => format!("{}-to-{}", set.extractor.name, set.loader.name),
+    }
+}
+
+/// The prefix of a concurrent set's lines: `tap→target`.
+fn set_label(set: &EltSet) -> String {
+    format!("{}→{}", set.extractor.name, set.loader.name)
 }
 
 /// Fails with [`RunError::RunIdInUse`] when `run_id` (or the per-set IDs `<run_id>-<n>` a
@@ -215,8 +429,4 @@ fn refuse_used_run_id(
         });
     }
     Ok(())
-}
-
-fn skip_rest(report: &mut RunReport, rest: &[Block]) {
-    report.skipped.extend(rest.iter().map(|b| b.to_string()));
 }

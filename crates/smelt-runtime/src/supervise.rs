@@ -10,6 +10,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{ChildStdout, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use smelt_singer::framer::RelayError;
 
 use crate::error::RunError;
+use crate::events::RunEvent;
 use crate::launch::LaunchSpec;
 use crate::log::Logger;
 use crate::process::{describe_status, enlarge_pipe, signal_group, spawn};
@@ -56,6 +58,8 @@ pub struct ChainOptions<'a> {
     pub deadline: Option<Instant>,
     /// Where stderr lines go.
     pub logger: &'a Logger,
+    /// When set, stop the chain (another set failed under `--fail-fast`).
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// What happened to a chain.
@@ -77,6 +81,8 @@ pub struct ChainOutcome {
     pub signal: Option<i32>,
     /// Seconds after which the run was stopped, if it timed out.
     pub timed_out: Option<u64>,
+    /// Whether the chain was stopped because another set failed (`--fail-fast`).
+    pub cancelled: bool,
 }
 
 impl ChainOutcome {
@@ -110,6 +116,9 @@ impl ChainOutcome {
         }
         if let Some(secs) = self.timed_out {
             return Err(RunError::Timeout(secs));
+        }
+        if self.cancelled {
+            return Err(RunError::Cancelled);
         }
         if let Some(e) = self.sink_error.take() {
             return Err(e);
@@ -303,6 +312,7 @@ pub fn run_chain(
         sink_error: None,
         signal: None,
         timed_out: None,
+        cancelled: false,
     };
     let mut hops: Vec<Option<HopResult>> = (0..n.saturating_sub(1)).map(|_| None).collect();
     let mut exited = vec![false; n];
@@ -333,6 +343,14 @@ pub fn run_chain(
                 stop(0, n, signals::forwarded(sig), &exited, &mut out.stopped);
                 kill_at.get_or_insert(Instant::now() + KILL_GRACE);
             }
+        }
+        let cancelled = opts.cancel.is_some_and(|c| c.load(Ordering::SeqCst));
+        if cancelled && !out.cancelled && out.signal.is_none() {
+            opts.logger
+                .warn("another set of the run failed (--fail-fast): stopping every plugin");
+            out.cancelled = true;
+            stop(0, n, libc::SIGTERM, &exited, &mut out.stopped);
+            kill_at.get_or_insert(Instant::now() + KILL_GRACE);
         }
         if let Some(deadline) = opts.deadline {
             if out.timed_out.is_none() && out.signal.is_none() && Instant::now() >= deadline {
@@ -367,6 +385,10 @@ pub fn run_chain(
                 exited[i] = true;
                 match status {
                     Ok(s) => {
+                        opts.logger.event(RunEvent::PluginExited {
+                            plugin: out.stages[i].name.clone(),
+                            code: s.code(),
+                        });
                         opts.logger.debug(&format!(
                             "{} {} ended ({})",
                             out.stages[i].label,
