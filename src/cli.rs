@@ -80,7 +80,7 @@ pub enum Command {
     /// Add, change, list or remove jobs (named lists of `run` tasks) in meltano.yml.
     #[command(subcommand)]
     Job(JobCommand),
-    /// Add, change, list, run or remove schedules in meltano.yml.
+    /// Manage schedules; `schedule export` hands them to Airflow or Kubernetes.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
 }
