@@ -24,11 +24,11 @@ use smelt_singer::catalog::{
     apply_rules, apply_select_filter, rule_warnings, CatalogError, CatalogRules,
 };
 
+use crate::context::RunContext;
 use crate::error::RunError;
 use crate::launch::PreparedPlugin;
 use crate::log::Logger;
 use crate::rundir::RunDir;
-use crate::runner::RunContext;
 
 pub use cache::{cache_dir, CACHE_KEY_FILE, CACHE_VERSION, CATALOG_FILE};
 pub use discover::DISCOVERY_OUTPUT_LIMIT;

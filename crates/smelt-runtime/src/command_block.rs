@@ -8,9 +8,9 @@
 use std::time::{Duration, Instant};
 
 use crate::blocks::CommandStep;
+use crate::context::RunContext;
 use crate::error::RunError;
 use crate::launch::{resolve_program, type_label, LaunchSpec};
-use crate::runner::RunContext;
 use crate::supervise::{forward_lines, run_chain, ChainOptions, Sink, Stage};
 
 /// What a command block did.

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 
 use crate::events::{Envelope, RunEvent};
 use crate::log::{format_line, LogLevel, Logger};
-use crate::runner::BlockReport;
+use crate::report::BlockReport;
 
 /// What the coordinator gathered by the end of a run.
 #[derive(Debug, Default)]

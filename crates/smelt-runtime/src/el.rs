@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use serde_json::Value;
 use smelt_project::Plugin;
 
+use crate::context::RunContext;
 use crate::error::RunError;
-use crate::runner::RunContext;
 
 /// The state ID Meltano 4's `el` uses when no `--state-id` is given:
 /// `<UTC %Y-%m-%dT%H%M%S>--<extractor>--<loader>`, new on every run, so incremental state is

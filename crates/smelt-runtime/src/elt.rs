@@ -18,12 +18,12 @@ use smelt_systemdb::{local_hostname, NewRun, RunStatus};
 
 use crate::blocks::EltSet;
 use crate::catalog::{add_catalog_args, CatalogContext, CatalogOptions};
+use crate::context::RunContext;
 use crate::el::{extractor_state, ExtractorState};
 use crate::error::RunError;
 use crate::launch::{prepare, PreparedPlugin};
 use crate::log::Logger;
 use crate::rundir::RunDir;
-use crate::runner::RunContext;
 use crate::state_store::LockSettings;
 use crate::supervise::{read_line_bounded, run_chain, BoundedLine, ChainOptions, Sink, Stage};
 

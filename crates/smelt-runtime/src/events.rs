@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::log::LogLevel;
-use crate::runner::BlockReport;
+use crate::report::BlockReport;
 
 /// One thing that happened during a run.
 #[derive(Debug)]

@@ -5,23 +5,17 @@
 //! one job the first failure stops the run (Meltano's behaviour); with more, a failed set does
 //! not stop the others of its group unless `--fail-fast`, and nothing after the group starts.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use smelt_project::{Project, ProjectSettings};
-use smelt_state::{StateBackend, StateStrategy};
-use smelt_systemdb::SystemDb;
-
 use crate::blocks::{Block, EltSet};
-use crate::command_block::{run_command, CommandReport};
+use crate::command_block::run_command;
 use crate::coordinator::Coordinator;
-use crate::elt::{run_elt, SetReport};
+use crate::elt::run_elt;
 use crate::error::RunError;
 use crate::events::RunEvent;
-use crate::log::Logger;
 use crate::plan::{steps, SetQueue, Step};
 use crate::rundir::RunDir;
 use crate::signals;
@@ -29,95 +23,8 @@ use crate::signals;
 /// How often the set scheduler looks at signals while sets run.
 const POLL: Duration = Duration::from_millis(50);
 
-/// The run flags, as Meltano's `run` has them.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Ignore stored state; the new state replaces it on success.
-    pub full_refresh: bool,
-    /// Read state as usual but never write it (Meltano's `--no-state-update`).
-    pub no_state_update: bool,
-    /// How acknowledged states combine with stored ones.
-    pub state_strategy: StateStrategy,
-    /// Run even if another run of the same state ID looks alive.
-    pub force: bool,
-    /// Use this run ID instead of a fresh UUID.
-    pub run_id: Option<String>,
-    /// Appended to state IDs (`--state-id-suffix`), over the environment's `state_id_suffix`.
-    pub state_id_suffix: Option<String>,
-    /// Stop everything after this long.
-    pub timeout: Option<Duration>,
-    /// Run catalog discovery even when the cached catalog is still valid (`--refresh-catalog`).
-    pub refresh_catalog: bool,
-    /// Use this state ID verbatim for every extract-load set, with or without an environment
-    /// (`el --state-id`, and `el`'s ephemeral ID), instead of `<env>:<tap>-to-<target>`.
-    pub state_id: Option<String>,
-    /// How many extract-load sets may run at once (`--jobs`); 0 and 1 both mean one.
-    pub jobs: usize,
-    /// With `--jobs` > 1, stop every set when one fails (`--fail-fast`).
-    pub fail_fast: bool,
-}
-
-/// Everything a block needs: the project, where state lives, the log and the flags.
-pub struct RunContext<'a> {
-    /// The loaded project.
-    pub project: &'a Project,
-    /// smelt's log.
-    pub logger: Logger,
-    /// Where state is read and written.
-    pub state: Arc<dyn StateBackend>,
-    /// Run records.
-    pub db: Arc<SystemDb>,
-    /// The project settings, resolved and validated before anything started.
-    pub settings: ProjectSettings,
-    /// The flags.
-    pub options: RunOptions,
-    /// When `--timeout` expires, computed once at the start.
-    pub deadline: Option<Instant>,
-    /// Set when the run's other sets must stop (`--fail-fast` after a failure); supervisors
-    /// poll it. None outside a concurrent group.
-    pub cancel: Option<Arc<AtomicBool>>,
-}
-
-impl<'a> RunContext<'a> {
-    /// This context with another logger and cancel flag (one set of a concurrent group, or the
-    /// whole run routed to its coordinator).
-    fn scoped(&self, logger: Logger, cancel: Option<Arc<AtomicBool>>) -> RunContext<'a> {
-        RunContext {
-            project: self.project,
-            logger,
-            state: Arc::clone(&self.state),
-            db: Arc::clone(&self.db),
-            settings: self.settings.clone(),
-            options: self.options.clone(),
-            deadline: self.deadline,
-            cancel,
-        }
-    }
-}
-
-/// What one block did.
-#[derive(Debug, Clone)]
-pub enum BlockReport {
-    /// An extract-load set.
-    Elt(Box<SetReport>),
-    /// A command block.
-    Command(CommandReport),
-}
-
-/// What the whole run did.
-#[derive(Debug, Clone)]
-pub struct RunReport {
-    /// The invocation's run ID.
-    pub run_id: String,
-    /// One entry per block that started.
-    pub blocks: Vec<BlockReport>,
-    /// Blocks never started because an earlier one failed.
-    pub skipped: Vec<String>,
-    /// The run's log file.
-    pub log_file: PathBuf,
-    /// Wall time.
-    pub duration: Duration,
-}
+pub use crate::context::{RunContext, RunOptions};
+pub use crate::report::{BlockReport, RunReport};
 
 /// Runs `blocks` (see the module doc). Returns the report (always) and the first error in
 /// plan order.

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::elt::SetReport;
-use crate::runner::{BlockReport, RunReport};
+use crate::report::{BlockReport, RunReport};
 
 /// Renders `report` as plain text for a terminal.
 pub fn render(report: &RunReport, ok: bool) -> String {
