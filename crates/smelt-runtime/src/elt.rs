@@ -238,6 +238,14 @@ fn run_pipeline(
         logger: &ctx.logger,
         cancel: ctx.cancel.as_deref(),
     };
+    // Discovery may have taken a while: start nothing once another set failed (--fail-fast).
+    if ctx
+        .cancel
+        .as_deref()
+        .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
+    {
+        return Err(RunError::Cancelled);
+    }
     let mut outcome = run_chain(stages, &opts, sink)?;
     report.extracted = outcome.first_counts();
     report.loaded = outcome.last_counts();
