@@ -516,7 +516,12 @@ fn concurrent_merges(backend: Backend) {
                     let value = singer(json!({format!("s{k}"): {"n": i}}));
                     let out = c.smelt_env(
                         &["state", "merge", ID, &value],
-                        &[("MELTANO_STATE_BACKEND_LOCK_RETRY_SECONDS", "0.02")],
+                        // A loaded CI machine can starve one worker for a while: wait
+                        // long enough that only a real lost lock fails the test.
+                        &[
+                            ("MELTANO_STATE_BACKEND_LOCK_RETRY_SECONDS", "0.02"),
+                            ("MELTANO_STATE_BACKEND_LOCK_TIMEOUT_SECONDS", "120"),
+                        ],
                     );
                     assert!(
                         out.status.success(),
