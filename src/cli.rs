@@ -173,8 +173,9 @@ pub struct RunArgs {
     #[arg(long, env = "MELTANO_RUN_REFRESH_CATALOG")]
     pub refresh_catalog: bool,
     /// Run up to N extract-load sets at once; a `plugin:command` block waits for all before it.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub jobs: u16,
+    /// Default: 1, or the largest `annotations: {smelt: {parallelism: N}}` of the jobs named.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
     /// With --jobs above 1, stop every set as soon as one fails.
     #[arg(long)]
     pub fail_fast: bool,

@@ -23,7 +23,7 @@ fn project(tap_config: &str) -> TestProject {
     yml += "  loaders:\n  - name: target-fixture\n    executable: {FIXTURES}/target-fixture\n    settings:\n    - {name: path}\n    config:\n      path: out.jsonl\n";
     yml += "  utilities:\n  - name: util-fixture\n    executable: {FIXTURES}/util-fixture\n";
     yml +=
-        "jobs:\n- name: two-loads\n  tasks:\n  - tap-a target-fixture\n  - tap-b target-fixture\n";
+        "jobs:\n- name: two-loads\n  tasks:\n  - tap-a target-fixture\n  - tap-b target-fixture\n- name: declared\n  annotations:\n    smelt:\n      parallelism: 2\n  tasks:\n  - tap-a target-fixture\n  - tap-b target-fixture\n";
     TestProject::new(&yml)
 }
 
@@ -141,6 +141,28 @@ fn a_job_runs_its_sets_concurrently() {
     assert!(
         a.0 < b.1 && b.0 < a.1,
         "the job's sets overlap: {a:?} {b:?}"
+    );
+}
+
+#[test]
+fn a_job_declares_its_parallelism_and_jobs_1_overrides_it() {
+    // Meltano's `annotations` carry smelt's key, so the project stays valid for Meltano.
+    let p = project(SLOW);
+    let out = p.run(&["run", "declared"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (a, b) = (span(&p, "a"), span(&p, "b"));
+    assert!(
+        a.0 < b.1 && b.0 < a.1,
+        "declared parallelism 2: {a:?} {b:?}"
+    );
+
+    let p = project(SLOW);
+    let out = p.run(&["run", "--jobs", "1", "declared"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (a, b) = (span(&p, "a"), span(&p, "b"));
+    assert!(
+        a.1 <= b.0,
+        "--jobs 1 runs the sets one after the other: {a:?} {b:?}"
     );
 }
 

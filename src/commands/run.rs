@@ -69,11 +69,23 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, CliError> {
         timeout,
         refresh_catalog: args.refresh_catalog,
         state_id: None,
-        jobs: usize::from(args.jobs),
+        jobs: usize::from(parallelism(&project, args)),
         fail_fast: args.fail_fast,
     };
     let ctx = run_context(&project, logger, db, settings, options)?;
     run_and_summarise(&ctx, &blocks)
+}
+
+/// `--jobs`, else the largest parallelism the named jobs declare, else 1 (serial, as Meltano).
+fn parallelism(project: &smelt_project::Project, args: &RunArgs) -> u16 {
+    args.jobs.unwrap_or_else(|| {
+        args.blocks
+            .iter()
+            .filter_map(|name| project.find_job(name))
+            .filter_map(|job| job.parallelism)
+            .max()
+            .unwrap_or(1)
+    })
 }
 
 /// Every plugin the blocks run (extractor, mappers, loader, command plugins), for auto-install.

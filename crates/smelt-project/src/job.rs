@@ -19,6 +19,32 @@ pub struct Job {
     /// `tasks` exactly as written (a string, or a list of strings and lists of strings):
     /// `job list --format json` prints it unchanged, as Meltano does.
     pub written_tasks: Value,
+    /// How many of its extract-load sets `smelt run JOB` runs at once when `--jobs` is not
+    /// given: `annotations: {smelt: {parallelism: N}}`. Annotations are Meltano's place for
+    /// other tools' keys, so the project stays valid for Meltano.
+    pub parallelism: Option<u16>,
+}
+
+/// `annotations.smelt.parallelism` of a job: a whole number from 1 to 256, if set.
+fn job_parallelism(node: Node<'_>, name: &str) -> Result<Option<u16>, ProjectError> {
+    let Some(annotations) = node.get("annotations") else {
+        return Ok(None);
+    };
+    let Some(smelt) = annotations.node().get("smelt") else {
+        return Ok(None);
+    };
+    let Some(value) = smelt.node().get("parallelism") else {
+        return Ok(None);
+    };
+    let n = value.node();
+    match n.value.as_u64().filter(|v| (1..=256).contains(v)) {
+        Some(v) => Ok(Some(v as u16)),
+        None => Err(n.wrong_shape(
+            &format!("`annotations.smelt.parallelism` of job `{name}`"),
+            "a whole number from 1 to 256",
+            "write e.g. `parallelism: 3` (how many extract-load sets run at once)",
+        )),
+    }
 }
 
 impl Job {
@@ -64,11 +90,13 @@ impl Job {
         } else {
             return Err(shape_error(tasks_node));
         }
+        let parallelism = job_parallelism(node, &name)?;
         Ok(Job {
             name,
             tasks,
             location,
             written_tasks: tasks_node.value.clone(),
+            parallelism,
         })
     }
 }

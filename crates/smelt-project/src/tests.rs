@@ -1200,3 +1200,23 @@ fn a_plugin_installed_in_a_venv_gets_its_bin_first_on_path() {
     let env = env_of("plain");
     assert!(!env.contains_key("PATH") && !env.contains_key("VIRTUAL_ENV"));
 }
+
+#[test]
+fn a_job_declares_its_parallelism_in_smelts_annotations() {
+    let f = Fixture::new(
+        "jobs:\n- name: fast\n  annotations:\n    smelt:\n      parallelism: 4\n    other-tool: {x: 1}\n  tasks: [tap-a target-b]\n- name: plain\n  tasks: tap-a target-b\n",
+    );
+    let p = f.load(&[]);
+    assert_eq!(p.find_job("fast").and_then(|j| j.parallelism), Some(4));
+    assert_eq!(p.find_job("plain").and_then(|j| j.parallelism), None);
+    let bad = Fixture::new(
+        "jobs:\n- name: fast\n  annotations: {smelt: {parallelism: 0}}\n  tasks: [tap-a target-b]\n",
+    );
+    let err = bad
+        .try_load(&[], EnvironmentChoice::Default)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("annotations.smelt.parallelism"), "{err}");
+    assert!(err.contains("1 to 256"), "{err}");
+}
