@@ -231,42 +231,31 @@ pub fn psql(sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// A virtualenv under target/ holding the PyPI `requirement`, created on first use and reused
-/// by later runs (a marker file records what was installed); returns `bin/<exe>`. Installs are
+/// A virtualenv under target/ holding the PyPI `requirement`, installed by `smelt install`
+/// itself (uv, the shared caches of [`install_cache_env`]) into a small project of its own, so
+/// it is created on first use and a no-op afterwards; returns `bin/<exe>`. Installs are
 /// serialised within a test binary, and a failure says what to check.
 pub fn pypi_venv(dir_name: &str, requirement: &str, exe: &str) -> PathBuf {
     static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir_name);
-    let program = venv.join("bin").join(exe);
-    let marker = venv.join(".smelt-test-installed");
-    if program.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(requirement) {
-        return program;
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    let ok = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .expect("python3 is needed for this test: install Python 3 with venv")
-        .success();
-    assert!(ok, "creating a venv failed: install python3-venv");
-    let out = Command::new(venv.join("bin/pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            requirement,
-        ])
+    let project = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir_name);
+    std::fs::create_dir_all(&project).expect("create the venv project");
+    let yml = format!(
+        "version: 1\nplugins:\n  utilities:\n  - name: pkg\n    namespace: pkg\n    pip_url: '{requirement}'\n"
+    );
+    std::fs::write(project.join("meltano.yml"), yml).expect("write meltano.yml");
+    let out = Command::new(env!("CARGO_BIN_EXE_smelt"))
+        .args(["install"])
+        .current_dir(&project)
+        .envs(install_cache_env())
         .output()
-        .expect("running pip");
+        .expect("run smelt install");
     assert!(
         out.status.success(),
-        "pip install {requirement} failed (is PyPI reachable?): {}",
+        "smelt install {requirement} failed (is PyPI reachable?): {}",
         text(&out)
     );
-    std::fs::write(&marker, requirement).expect("write the venv marker");
-    program
+    project.join(".meltano/utilities/pkg/venv/bin").join(exe)
 }
 
 /// Copies a directory tree, leaving out `.meltano` and `output` (run artefacts).
