@@ -1,7 +1,8 @@
 //! Runs one installer process (uv, pip, python) with a bounded wait.
 //!
 //! Each process gets its own process group, so stopping it stops whatever it started (a build
-//! backend compiling an sdist), and a parent-death signal, so it never outlives smelt. Its
+//! backend compiling an sdist), a parent-death signal and the runtime's watchdog, so it never
+//! outlives smelt. Its
 //! stdout and stderr go into one pipe; smelt keeps the output (bounded) for error messages.
 //! The wait ends when the process exits, when the deadline passes, or when the caller's
 //! `interrupted` hook reports a signal; the group then gets SIGTERM and, after a grace
@@ -12,6 +13,8 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use smelt_runtime::process::{die_with_smelt, signal_group, watch_group};
 
 /// Most bytes of installer output kept (the tail is what matters).
 const KEEP_BYTES: usize = 1024 * 1024;
@@ -96,8 +99,10 @@ pub fn run(
         .stdout(writer.try_clone()?)
         .stderr(writer)
         .process_group(0);
-    die_with_parent(&mut cmd);
+    // The same guarantees as every plugin: killed with smelt, even by `kill -9` (watchdog).
+    die_with_smelt(&mut cmd);
     let mut child = cmd.spawn()?;
+    watch_group(child.id());
     // Drop our copies of the write end so the reader sees end-of-file when the child exits.
     drop(cmd);
     let collector = std::thread::spawn(move || {
@@ -148,47 +153,6 @@ pub fn run(
         ended: stop.unwrap_or(Ended::Exited(status)),
         output: String::from_utf8_lossy(&kept[start..]).into_owned(),
     })
-}
-
-/// SIGKILL for the child when the thread that started it (a worker, which waits for it) ends,
-/// so an installer never outlives smelt.
-fn die_with_parent(cmd: &mut Command) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: the closure runs between fork and exec and only calls prctl/getppid, which
-        // are async-signal-safe; it allocates nothing.
-        let parent = unsafe { libc::getpid() };
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                ) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::getppid() != parent {
-                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = cmd;
-}
-
-fn signal_group(pid: u32, signal: i32) {
-    let Ok(pid) = i32::try_from(pid) else { return };
-    if pid > 0 {
-        // SAFETY: killpg has no memory-safety preconditions; a gone group yields ESRCH.
-        unsafe {
-            libc::killpg(pid, signal);
-        }
-    }
 }
 
 #[cfg(test)]
