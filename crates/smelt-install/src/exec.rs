@@ -2,8 +2,8 @@
 //!
 //! Each process gets its own process group, so stopping it stops whatever it started (a build
 //! backend compiling an sdist), a parent-death signal and the runtime's watchdog, so it never
-//! outlives smelt. Its
-//! stdout and stderr go into one pipe; smelt keeps the output (bounded) for error messages.
+//! outlives smelt. Its stdout and stderr go into one pipe; smelt keeps the output (bounded) for
+//! error messages.
 //! The wait ends when the process exits, when the deadline passes, or when the caller's
 //! `interrupted` hook reports a signal; the group then gets SIGTERM and, after a grace
 //! period, SIGKILL.
