@@ -1,0 +1,1 @@
+//! smelt-map-transform: the native `meltano-map-transformer` mapper.

@@ -1,0 +1,1 @@
+//! smelt-plugin-sdk: what every native Singer plugin of smelt is built on.

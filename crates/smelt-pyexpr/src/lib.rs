@@ -1,0 +1,1 @@
+//! smelt-pyexpr: Python expressions as Singer stream maps write them.
