@@ -26,6 +26,8 @@ mod warnings;
 use serde_json::{Map, Value};
 
 pub use error::CatalogError;
+/// Python `fnmatch` wildcard patterns, shared with the stream-maps mapper (wildcard stream keys).
+pub use pattern::Pattern;
 pub use selection::{PropertySelection, SelectionType, StreamSelection};
 pub use warnings::RuleWarning;
 

@@ -37,15 +37,15 @@ impl Token {
     }
 }
 
-/// A compiled `fnmatch` pattern; compile once, match many names.
+/// A compiled `fnmatch` pattern; compile once, match many names (catalog rules, wildcard stream maps).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Pattern {
+pub struct Pattern {
     tokens: Vec<Token>,
 }
 
 impl Pattern {
     /// Compiles `pattern`. Every string is a valid pattern, as in Python.
-    pub(crate) fn new(pattern: &str) -> Self {
+    pub fn new(pattern: &str) -> Self {
         let chars: Vec<char> = pattern.chars().collect();
         let mut tokens = Vec::with_capacity(chars.len());
         let mut i = 0;
@@ -81,7 +81,7 @@ impl Pattern {
     }
 
     /// Whether the whole of `text` matches the pattern.
-    pub(crate) fn matches(&self, text: &str) -> bool {
+    pub fn matches(&self, text: &str) -> bool {
         let text: Vec<char> = text.chars().collect();
         let tokens = &self.tokens;
         let (mut ti, mut pi) = (0, 0);
