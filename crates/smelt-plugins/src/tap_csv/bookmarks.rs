@@ -35,7 +35,7 @@ impl TapState {
                     if !bookmarks.is_object() && !bookmarks.is_null() {
                         return Err(TapCsvError::State(format!(
                             "`bookmarks` must be an object, found {}",
-                            crate::json_type_name(bookmarks)
+                            smelt_plugin_sdk::json_type_name(bookmarks)
                         )));
                     }
                 }
@@ -43,7 +43,7 @@ impl TapState {
             }
             other => Err(TapCsvError::State(format!(
                 "the state must be a JSON object, found {}",
-                crate::json_type_name(other)
+                smelt_plugin_sdk::json_type_name(other)
             ))),
         }
     }

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::json_write::write_str;
+use smelt_plugin_sdk::json_write::write_str;
 
 /// Which JSON types a column accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::error::TapCsvError;
-use crate::json_file::read_json;
-use crate::log;
+use smelt_plugin_sdk::json_file::read_json;
+use smelt_plugin_sdk::log;
 
 /// One configured entity: a stream read from one or more CSV files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub(crate) fn file_defs(config: &Map<String, Value>) -> Result<Vec<FileDef>, Tap
         Some(other) => {
             return Err(TapCsvError::Config(format!(
                 "`files` must be a list of {{entity, path, keys}} objects, found {}",
-                crate::json_type_name(other)
+                smelt_plugin_sdk::json_type_name(other)
             )))
         }
     }
@@ -79,7 +79,7 @@ pub(crate) fn file_defs(config: &Map<String, Value>) -> Result<Vec<FileDef>, Tap
         Some(other) => {
             return Err(TapCsvError::Config(format!(
                 "`csv_files_definition` must be the path of a JSON file, found {}",
-                crate::json_type_name(other)
+                smelt_plugin_sdk::json_type_name(other)
             )))
         }
     }
@@ -113,7 +113,7 @@ fn parse_def(item: &Value, place: &str) -> Result<FileDef, TapCsvError> {
     let Value::Object(map) = item else {
         return Err(TapCsvError::Config(format!(
             "{place} must be an object with entity, path and keys, found {}",
-            crate::json_type_name(item)
+            smelt_plugin_sdk::json_type_name(item)
         )));
     };
     let entity = required_string(map, "entity", place)?;
@@ -135,14 +135,14 @@ fn parse_def(item: &Value, place: &str) -> Result<FileDef, TapCsvError> {
                 Value::String(s) => Ok(s.clone()),
                 other => Err(TapCsvError::Config(format!(
                     "{place}: `keys` must list column names, found {}",
-                    crate::json_type_name(other)
+                    smelt_plugin_sdk::json_type_name(other)
                 ))),
             })
             .collect::<Result<_, _>>()?,
         Some(other) => {
             return Err(TapCsvError::Config(format!(
                 "{place}: `keys` must be a list of column names, found {}",
-                crate::json_type_name(other)
+                smelt_plugin_sdk::json_type_name(other)
             )))
         }
     };
@@ -153,7 +153,7 @@ fn parse_def(item: &Value, place: &str) -> Result<FileDef, TapCsvError> {
         Some(other) => {
             return Err(TapCsvError::Config(format!(
                 "{place}: `replication_key` must be a column name, found {}",
-                crate::json_type_name(other)
+                smelt_plugin_sdk::json_type_name(other)
             )))
         }
     };
@@ -182,7 +182,7 @@ fn required_string(
         }
         Some(other) => Err(TapCsvError::Config(format!(
             "{place}: `{key}` must be a string, found {}",
-            crate::json_type_name(other)
+            smelt_plugin_sdk::json_type_name(other)
         ))),
     }
 }

@@ -4,7 +4,7 @@ use std::io;
 
 use thiserror::Error;
 
-use crate::json_file::JsonFileError;
+use smelt_plugin_sdk::json_file::JsonFileError;
 
 /// A tap-csv failure (exit code 1).
 #[derive(Debug, Error)]

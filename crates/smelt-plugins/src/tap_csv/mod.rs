@@ -13,18 +13,19 @@ mod record;
 mod selection;
 mod sync;
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 
 use serde_json::json;
 
 pub(crate) use error::TapCsvError;
 
-use crate::args::SingerArgs;
-use crate::json_file::{merged_config, read_json};
-use crate::log;
-use crate::spec::{PluginKind, PluginSpec, SettingSpec, SettingType};
 use bookmarks::TapState;
 use selection::Catalog;
+use smelt_plugin_sdk::args::SingerArgs;
+use smelt_plugin_sdk::json_file::{load_config, read_json};
+use smelt_plugin_sdk::log;
+use smelt_plugin_sdk::registry::{Flags, NativePlugin};
+use smelt_plugin_sdk::spec::{PluginKind, PluginSpec, SettingSpec, SettingType};
 
 /// How often (in records) an incremental stream checkpoints its bookmark.
 pub(crate) const STATE_EVERY: u64 = 10_000;
@@ -72,6 +73,22 @@ fn file_item_schema() -> serde_json::Value {
     })
 }
 
+/// tap-csv's entry in the native plugin registry.
+pub(crate) static PLUGIN: NativePlugin = NativePlugin {
+    spec: &SPEC,
+    flags: Flags::TAP,
+    run: run_plugin,
+};
+
+/// [`run`] as the registry calls it (a tap reads no Singer input).
+fn run_plugin(
+    args: &SingerArgs,
+    _input: &mut dyn BufRead,
+    mut output: &mut dyn Write,
+) -> Result<(), String> {
+    run(args, &mut output).map_err(|e| e.to_string())
+}
+
 /// Runs tap-csv: `--discover` prints the catalog; otherwise the selected streams are synced.
 pub(crate) fn run<W: Write>(args: &SingerArgs, out: &mut W) -> Result<(), TapCsvError> {
     run_with(args, out, STATE_EVERY)
@@ -83,7 +100,7 @@ pub(crate) fn run_with<W: Write>(
     out: &mut W,
     state_every: u64,
 ) -> Result<(), TapCsvError> {
-    let config = merged_config(&args.config)?;
+    let config = load_config(args)?;
     let defs = config::file_defs(&config)?;
 
     if args.discover {

@@ -4,7 +4,7 @@
 //! `time_extracted` tail) are escaped once per stream, so a row costs only its values.
 
 use super::coerce::Coercion;
-use crate::json_write::write_str;
+use smelt_plugin_sdk::json_write::write_str;
 
 /// One emitted column: its position in the file's row (if the file has it), its escaped key
 /// and how to write its value.

@@ -18,8 +18,8 @@ use super::error::TapCsvError;
 use super::reader;
 use super::record::{OutputColumn, RecordWriter};
 use super::selection::ResolvedStream;
-use crate::log;
-use crate::messages::{SchemaMessage, StateMessage};
+use smelt_plugin_sdk::log;
+use smelt_plugin_sdk::messages::{SchemaMessage, StateMessage};
 
 /// How many records one stream emitted and skipped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -30,7 +30,7 @@ impl TargetConfig {
             Some(other) => {
                 return Err(TargetError::Config(format!(
                     "`destination_path` must be a directory path, found {}",
-                    crate::json_type_name(other)
+                    smelt_plugin_sdk::json_type_name(other)
                 )))
             }
         };

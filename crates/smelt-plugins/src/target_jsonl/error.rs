@@ -5,7 +5,7 @@ use std::io;
 
 use thiserror::Error;
 
-use crate::json_file::JsonFileError;
+use smelt_plugin_sdk::json_file::JsonFileError;
 
 /// A target-jsonl failure (exit code 1).
 #[derive(Debug, Error)]

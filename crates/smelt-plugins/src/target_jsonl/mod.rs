@@ -18,13 +18,14 @@ use serde_json::Value;
 
 pub(crate) use error::TargetError;
 
-use crate::args::SingerArgs;
-use crate::json_file::merged_config;
-use crate::log;
-use crate::messages::{Envelope, MessageType};
-use crate::spec::{DefaultValue, PluginKind, PluginSpec, SettingSpec, SettingType};
 use config::TargetConfig;
 use sink::Sinks;
+use smelt_plugin_sdk::args::SingerArgs;
+use smelt_plugin_sdk::json_file::load_config;
+use smelt_plugin_sdk::log;
+use smelt_plugin_sdk::messages::{Envelope, MessageType};
+use smelt_plugin_sdk::registry::{Flags, NativePlugin};
+use smelt_plugin_sdk::spec::{DefaultValue, PluginKind, PluginSpec, SettingSpec, SettingType};
 use streams::StreamSchema;
 
 /// What target-jsonl is, for `--about` and the project's plugin definitions.
@@ -60,6 +61,24 @@ pub(crate) const SPEC: PluginSpec = PluginSpec {
     ],
 };
 
+/// target-jsonl's entry in the native plugin registry.
+pub(crate) static PLUGIN: NativePlugin = NativePlugin {
+    spec: &SPEC,
+    flags: Flags::TARGET,
+    run: run_plugin,
+};
+
+/// [`run`] as the registry calls it.
+fn run_plugin(
+    args: &SingerArgs,
+    mut input: &mut dyn BufRead,
+    mut output: &mut dyn Write,
+) -> Result<(), String> {
+    run(args, &mut input, &mut output)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// What a run did, for the closing log lines and tests.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Summary {
@@ -75,7 +94,7 @@ pub(crate) fn run<R: BufRead, W: Write>(
     input: R,
     out: &mut W,
 ) -> Result<Summary, TargetError> {
-    let config = TargetConfig::from_map(&merged_config(&args.config)?)?;
+    let config = TargetConfig::from_map(&load_config(args)?)?;
     let timestamp = config
         .do_timestamp_file
         .then(|| chrono::Local::now().format("%Y%m%dT%H%M%S").to_string());

@@ -67,7 +67,7 @@ impl StreamSchema {
         let Value::Object(map) = schema else {
             return Err(format!(
                 "SCHEMA message's `schema` must be a JSON object, found {}",
-                crate::json_type_name(schema)
+                smelt_plugin_sdk::json_type_name(schema)
             ));
         };
         match map.get("properties") {
@@ -75,7 +75,7 @@ impl StreamSchema {
             Some(other) => {
                 return Err(format!(
                     "SCHEMA message's schema has `properties` of type {}, expected an object",
-                    crate::json_type_name(other)
+                    smelt_plugin_sdk::json_type_name(other)
                 ))
             }
             None => {
@@ -100,7 +100,7 @@ impl StreamSchema {
             Some(other) => {
                 return Err(format!(
                     "`key_properties` must be a list of property names, found {}",
-                    crate::json_type_name(other)
+                    smelt_plugin_sdk::json_type_name(other)
                 ))
             }
         };
@@ -127,7 +127,7 @@ impl StreamSchema {
         let Value::Object(map) = record else {
             return Err(format!(
                 "`record` must be a JSON object, found {}",
-                crate::json_type_name(record)
+                smelt_plugin_sdk::json_type_name(record)
             ));
         };
         for key in &self.key_properties {

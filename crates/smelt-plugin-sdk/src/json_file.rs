@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use crate::args::SingerArgs;
+
 /// A JSON input file that could not be used.
 #[derive(Debug, Error)]
-pub(crate) enum JsonFileError {
+pub enum JsonFileError {
     /// The file could not be opened or read.
     #[error("could not read {what} file '{path}': {source}")]
     Read {
@@ -45,7 +47,7 @@ pub(crate) enum JsonFileError {
 }
 
 /// Reads and parses one JSON file.
-pub(crate) fn read_json(path: &Path, what: &'static str) -> Result<Value, JsonFileError> {
+pub fn read_json(path: &Path, what: &'static str) -> Result<Value, JsonFileError> {
     let bytes = std::fs::read(path).map_err(|source| JsonFileError::Read {
         what,
         path: path.to_path_buf(),
@@ -59,7 +61,7 @@ pub(crate) fn read_json(path: &Path, what: &'static str) -> Result<Value, JsonFi
 }
 
 /// Reads one JSON file that must hold an object.
-pub(crate) fn read_json_object(
+pub fn read_json_object(
     path: &Path,
     what: &'static str,
 ) -> Result<Map<String, Value>, JsonFileError> {
@@ -68,19 +70,17 @@ pub(crate) fn read_json_object(
         other => Err(JsonFileError::Shape {
             what,
             path: path.to_path_buf(),
-            problem: format!(
-                "must hold a JSON object, found {}",
-                crate::json_type_name(&other)
-            ),
+            problem: format!("must hold a JSON object, found {}", json_type_name(&other)),
         }),
     }
 }
 
-/// Reads every `--config` file and merges them in order: a key in a later file replaces the
-/// same key from an earlier one (a shallow merge, as Singer SDK taps do).
-pub(crate) fn merged_config(paths: &[PathBuf]) -> Result<Map<String, Value>, JsonFileError> {
+/// The merged config of every `--config` file, in order: a key in a later file replaces the
+/// same key from an earlier one (a shallow merge, as Singer SDK taps do). Keys keep file
+/// order. No `--config` at all gives an empty object.
+pub fn load_config(args: &SingerArgs) -> Result<Map<String, Value>, JsonFileError> {
     let mut merged = Map::new();
-    for path in paths {
+    for path in &args.config {
         for (key, value) in read_json_object(path, "config")? {
             merged.insert(key, value);
         }
@@ -88,9 +88,28 @@ pub(crate) fn merged_config(paths: &[PathBuf]) -> Result<Map<String, Value>, Jso
     Ok(merged)
 }
 
+/// "an object", "a string", ... for error messages about JSON values.
+pub fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config_args(paths: &[PathBuf]) -> SingerArgs {
+        SingerArgs {
+            config: paths.to_vec(),
+            ..SingerArgs::default()
+        }
+    }
 
     #[test]
     fn later_config_files_override_earlier_keys() {
@@ -99,18 +118,21 @@ mod tests {
         let b = dir.path().join("b.json");
         std::fs::write(&a, r#"{"x": 1, "y": {"deep": true}}"#).unwrap();
         std::fs::write(&b, r#"{"y": {"other": 2}, "z": "s"}"#).unwrap();
-        let merged = merged_config(&[a, b]).unwrap();
+        let merged = load_config(&config_args(&[a, b])).unwrap();
         assert_eq!(
-            Value::Object(merged),
+            Value::Object(merged.clone()),
             serde_json::json!({"x": 1, "y": {"other": 2}, "z": "s"})
         );
+        let keys: Vec<&str> = merged.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["x", "y", "z"], "file order");
+        assert!(load_config(&SingerArgs::default()).unwrap().is_empty());
     }
 
     #[test]
     fn errors_name_the_file_and_its_purpose() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.json");
-        let err = merged_config(std::slice::from_ref(&missing)).unwrap_err();
+        let err = load_config(&config_args(std::slice::from_ref(&missing))).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("config file") && text.contains("missing.json"),
@@ -132,5 +154,11 @@ mod tests {
             text.contains("must hold a JSON object, found an array"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn json_type_names() {
+        assert_eq!(json_type_name(&serde_json::json!([])), "an array");
+        assert_eq!(json_type_name(&serde_json::json!(null)), "null");
     }
 }

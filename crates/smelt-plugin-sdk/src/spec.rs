@@ -1,74 +1,93 @@
-//! What each native plugin is: name, type, capabilities and settings, in one static table.
+//! What a native plugin is: name, type, capabilities and settings, as one static value.
 //!
-//! Both `--about` and the plugin definitions handed to the project loader are derived from
-//! this one description, so the two can never disagree.
+//! `--about`, the usage text and the plugin definition handed to the project loader are all
+//! derived from this one description, so they can never disagree.
 
 use serde_json::{json, Map, Value};
+use smelt_project::PluginType;
 
 use crate::args::AboutFormat;
 
 /// The Meltano plugin type of a native plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PluginKind {
+pub enum PluginKind {
     /// A tap.
     Extractor,
     /// A target.
     Loader,
+    /// A mapper between a tap and a target (Meltano's `mappers`).
+    Mapper,
 }
 
 impl PluginKind {
-    /// Meltano's word for the type.
-    pub(crate) fn label(self) -> &'static str {
+    /// The project's plugin type for this kind.
+    pub fn plugin_type(self) -> PluginType {
         match self {
-            PluginKind::Extractor => "extractor",
-            PluginKind::Loader => "loader",
+            PluginKind::Extractor => PluginType::Extractor,
+            PluginKind::Loader => PluginType::Loader,
+            PluginKind::Mapper => PluginType::Mapper,
         }
+    }
+
+    /// Meltano's word for the type ("extractor", "loader", "mapper").
+    pub fn label(self) -> &'static str {
+        self.plugin_type().label()
     }
 }
 
 /// The value kind of a setting (the subset native plugins use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SettingType {
+pub enum SettingType {
     /// A string.
     String,
+    /// A whole number.
+    Integer,
     /// true / false.
     Boolean,
     /// A JSON array.
     Array,
+    /// A JSON object.
+    Object,
 }
 
 impl SettingType {
-    fn json_type(self) -> &'static str {
+    /// The JSON schema type, which is also Meltano's `kind` name for it.
+    pub fn json_type(self) -> &'static str {
         match self {
             SettingType::String => "string",
+            SettingType::Integer => "integer",
             SettingType::Boolean => "boolean",
             SettingType::Array => "array",
+            SettingType::Object => "object",
         }
     }
 }
 
 /// A setting's default value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DefaultValue {
+pub enum DefaultValue {
     /// A string default.
     Str(&'static str),
     /// A boolean default.
     Bool(bool),
+    /// A whole-number default.
+    Int(i64),
 }
 
 impl DefaultValue {
     /// The default as JSON.
-    pub(crate) fn to_json(self) -> Value {
+    pub fn to_json(self) -> Value {
         match self {
             DefaultValue::Str(s) => Value::String(s.to_string()),
             DefaultValue::Bool(b) => Value::Bool(b),
+            DefaultValue::Int(n) => Value::from(n),
         }
     }
 }
 
 /// One setting of a native plugin.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SettingSpec {
+pub struct SettingSpec {
     /// The config key.
     pub name: &'static str,
     /// Its value kind.
@@ -83,10 +102,10 @@ pub(crate) struct SettingSpec {
 
 /// The static description of a native plugin.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct PluginSpec {
+pub struct PluginSpec {
     /// The plugin name, as used after `smelt plugin`.
     pub name: &'static str,
-    /// Extractor or loader.
+    /// Extractor, loader or mapper.
     pub kind: PluginKind,
     /// One sentence for `--about`.
     pub description: &'static str,
@@ -98,12 +117,12 @@ pub(crate) struct PluginSpec {
 
 impl PluginSpec {
     /// The Meltano namespace: the name with `-` turned into `_`.
-    pub(crate) fn namespace(&self) -> String {
+    pub fn namespace(&self) -> String {
         self.name.replace('-', "_")
     }
 
     /// The JSON schema of the plugin's config, as the Singer SDK prints it under `settings`.
-    pub(crate) fn settings_schema(&self) -> Value {
+    pub fn settings_schema(&self) -> Value {
         let mut properties = Map::new();
         for setting in self.settings {
             let mut prop = Map::new();
@@ -121,7 +140,7 @@ impl PluginSpec {
     }
 
     /// The `--about` document as JSON.
-    pub(crate) fn about_json(&self) -> Value {
+    pub fn about_json(&self) -> Value {
         json!({
             "name": self.name,
             "description": self.description,
@@ -132,7 +151,7 @@ impl PluginSpec {
     }
 
     /// Renders `--about` in the requested format (always ends with a newline).
-    pub(crate) fn render_about(&self, format: AboutFormat) -> String {
+    pub fn render_about(&self, format: AboutFormat) -> String {
         match format {
             AboutFormat::Json => {
                 let mut text = serde_json::to_string_pretty(&self.about_json())
@@ -260,5 +279,52 @@ mod tests {
         );
         let md = SPEC.render_about(AboutFormat::Markdown);
         assert!(md.contains("| things | array | None | Things. |"), "{md}");
+    }
+
+    #[test]
+    fn about_names_the_kind_and_new_setting_types() {
+        let mapper = PluginSpec {
+            name: "meltano-map-demo",
+            kind: PluginKind::Mapper,
+            description: "A demo mapper.",
+            capabilities: &["stream-maps"],
+            settings: &[
+                SettingSpec {
+                    name: "stream_maps",
+                    kind: SettingType::Object,
+                    default: None,
+                    description: "Maps.",
+                    items: None,
+                },
+                SettingSpec {
+                    name: "limit",
+                    kind: SettingType::Integer,
+                    default: Some(DefaultValue::Int(-3)),
+                    description: "A limit.",
+                    items: None,
+                },
+            ],
+        };
+        let text = mapper.render_about(AboutFormat::Text);
+        assert!(
+            text.contains("Type: mapper (namespace meltano_map_demo)"),
+            "{text}"
+        );
+        assert!(text.contains("stream_maps (object): Maps."), "{text}");
+        assert!(
+            text.contains("limit (integer), default -3: A limit."),
+            "{text}"
+        );
+        assert_eq!(
+            mapper.about_json()["settings"]["properties"]["limit"],
+            json!({"type": "integer", "description": "A limit.", "default": -3})
+        );
+        let loader = PluginSpec {
+            kind: PluginKind::Loader,
+            ..mapper
+        };
+        assert!(loader
+            .render_about(AboutFormat::Text)
+            .contains("Type: loader"));
     }
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 /// How important a log line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Level {
+pub enum Level {
     /// Progress and summaries.
     Info,
     /// Something suspicious that does not stop the run.
@@ -27,7 +27,7 @@ impl Level {
 }
 
 /// Formats one log line (without the trailing newline).
-pub(crate) fn format_line(level: Level, message: &str) -> String {
+pub fn format_line(level: Level, message: &str) -> String {
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     // One event per line: a multi-line message keeps its text but not its line breaks.
     let message = message.replace('\n', " | ");
@@ -35,20 +35,25 @@ pub(crate) fn format_line(level: Level, message: &str) -> String {
 }
 
 /// Writes one log line to stderr; a failing stderr is ignored (there is nowhere else to say it).
-pub(crate) fn log(level: Level, message: &str) {
+pub fn log(level: Level, message: &str) {
     let line = format_line(level, message);
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "{line}");
 }
 
 /// Logs at INFO.
-pub(crate) fn info(message: &str) {
+pub fn info(message: &str) {
     log(Level::Info, message);
 }
 
 /// Logs at WARNING.
-pub(crate) fn warn(message: &str) {
+pub fn warn(message: &str) {
     log(Level::Warn, message);
+}
+
+/// Logs at ERROR.
+pub fn error(message: &str) {
+    log(Level::Error, message);
 }
 
 #[cfg(test)]

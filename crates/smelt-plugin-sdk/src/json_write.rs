@@ -4,7 +4,7 @@
 //! avoids building a `serde_json::Value` per row.
 
 /// Appends `text` to `out` as a JSON string literal (with quotes), escaping as RFC 8259 requires.
-pub(crate) fn write_str(out: &mut Vec<u8>, text: &str) {
+pub fn write_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
     let bytes = text.as_bytes();
     let mut start = 0;

@@ -12,7 +12,7 @@ use thiserror::Error;
 
 /// How `--about` output is rendered (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum AboutFormat {
+pub enum AboutFormat {
     /// Human-readable lines (the Singer SDK's default).
     #[default]
     Text,
@@ -24,7 +24,7 @@ pub(crate) enum AboutFormat {
 
 /// The parsed Singer arguments of one plugin invocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct SingerArgs {
+pub struct SingerArgs {
     /// Every `--config FILE`, in the order given; later files override earlier keys.
     pub config: Vec<PathBuf>,
     /// `--catalog FILE` or its legacy spelling `--properties FILE`.
@@ -45,7 +45,7 @@ pub(crate) struct SingerArgs {
 
 /// A command line that is not valid Singer usage (exit code 2).
 #[derive(Debug, Error, PartialEq, Eq)]
-pub(crate) enum ArgsError {
+pub enum ArgsError {
     /// A flag that needs a value came last.
     #[error("option '{0}' needs a value")]
     MissingValue(String),
@@ -61,7 +61,7 @@ pub(crate) enum ArgsError {
 }
 
 /// Parses Singer arguments (without the program name).
-pub(crate) fn parse(args: &[OsString]) -> Result<SingerArgs, ArgsError> {
+pub fn parse(args: &[OsString]) -> Result<SingerArgs, ArgsError> {
     let mut parsed = SingerArgs::default();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {

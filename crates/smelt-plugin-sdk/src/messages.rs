@@ -13,7 +13,7 @@ use serde_json::Value;
 
 /// A SCHEMA message written by a tap.
 #[derive(Debug, Serialize)]
-pub(crate) struct SchemaMessage<'a> {
+pub struct SchemaMessage<'a> {
     /// Always "SCHEMA".
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -29,7 +29,7 @@ pub(crate) struct SchemaMessage<'a> {
 
 impl<'a> SchemaMessage<'a> {
     /// Builds a SCHEMA message.
-    pub(crate) fn new(
+    pub fn new(
         stream: &'a str,
         schema: &'a Value,
         key_properties: &'a [String],
@@ -47,7 +47,7 @@ impl<'a> SchemaMessage<'a> {
 
 /// A STATE message written by a tap.
 #[derive(Debug, Serialize)]
-pub(crate) struct StateMessage<'a> {
+pub struct StateMessage<'a> {
     /// Always "STATE".
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -57,7 +57,7 @@ pub(crate) struct StateMessage<'a> {
 
 impl<'a> StateMessage<'a> {
     /// Builds a STATE message.
-    pub(crate) fn new(value: &'a Value) -> Self {
+    pub fn new(value: &'a Value) -> Self {
         StateMessage {
             kind: "STATE",
             value,
@@ -67,7 +67,7 @@ impl<'a> StateMessage<'a> {
 
 /// The kinds of Singer message a target can receive.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum MessageType {
+pub enum MessageType {
     /// Describes a stream.
     Schema,
     /// One row of a stream.
@@ -97,7 +97,7 @@ impl MessageType {
 
 /// One Singer message as read by a target, borrowing from its input line.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Envelope<'a> {
+pub struct Envelope<'a> {
     /// The `type` field, e.g. "RECORD".
     #[serde(rename = "type", borrow)]
     pub kind: Cow<'a, str>,
@@ -120,12 +120,12 @@ pub(crate) struct Envelope<'a> {
 
 impl Envelope<'_> {
     /// Parses one line (without its newline).
-    pub(crate) fn parse(line: &[u8]) -> Result<Envelope<'_>, serde_json::Error> {
+    pub fn parse(line: &[u8]) -> Result<Envelope<'_>, serde_json::Error> {
         serde_json::from_slice(line)
     }
 
     /// The message kind.
-    pub(crate) fn message_type(&self) -> MessageType {
+    pub fn message_type(&self) -> MessageType {
         MessageType::from_name(&self.kind)
     }
 }
