@@ -42,39 +42,9 @@ fn setting_kind(kind: SettingType) -> SettingKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{DefaultValue, PluginKind, SettingSpec};
+    use crate::spec::tests::MAPPER;
     use serde_json::json;
     use smelt_project::PluginType;
-
-    const MAPPER: PluginSpec = PluginSpec {
-        name: "meltano-map-demo",
-        kind: PluginKind::Mapper,
-        description: "A demo mapper.",
-        capabilities: &["stream-maps"],
-        settings: &[
-            SettingSpec {
-                name: "stream_maps",
-                kind: SettingType::Object,
-                default: None,
-                description: "Maps.",
-                items: None,
-            },
-            SettingSpec {
-                name: "limit",
-                kind: SettingType::Integer,
-                default: Some(DefaultValue::Int(10)),
-                description: "A limit.",
-                items: None,
-            },
-            SettingSpec {
-                name: "validate",
-                kind: SettingType::Boolean,
-                default: Some(DefaultValue::Bool(true)),
-                description: "Validate.",
-                items: None,
-            },
-        ],
-    };
 
     #[test]
     fn definition_follows_the_spec() {
@@ -86,7 +56,7 @@ mod tests {
         assert!(matches!(def.settings[0].kind, SettingKind::Object));
         assert_eq!(def.settings[0].value, None);
         assert!(matches!(def.settings[1].kind, SettingKind::Integer));
-        assert_eq!(def.settings[1].value, Some(json!(10)));
+        assert_eq!(def.settings[1].value, Some(json!(-3)));
         assert!(matches!(def.settings[2].kind, SettingKind::Boolean));
         assert_eq!(def.settings[2].value, Some(json!(true)));
     }

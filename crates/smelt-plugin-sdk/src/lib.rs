@@ -10,16 +10,20 @@
 //! - [`registry`]: the registry entry ([`NativePlugin`]) and [`run_native`], which handles
 //!   `--help`, `--about`, flag checks, input/output, errors and exit codes for every plugin.
 //! - [`json_file`]: reading config, catalog and state files ([`load_config`]).
+//! - [`settings`]: typed values out of that config ([`settings::bool_setting`]).
+//! - [`catalog`]: the `--catalog` a tap is handed and which streams/properties it selects.
 //! - [`messages`], [`json_write`]: Singer messages in and out.
 //! - [`log`]: log lines on stderr.
 
 pub mod args;
+pub mod catalog;
 pub mod definition;
 pub mod json_file;
 pub mod json_write;
 pub mod log;
 pub mod messages;
 pub mod registry;
+pub mod settings;
 pub mod spec;
 
 pub use args::{AboutFormat, ArgsError, SingerArgs};

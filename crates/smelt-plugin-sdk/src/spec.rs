@@ -220,7 +220,7 @@ fn default_suffix(setting: &SettingSpec) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const SPEC: PluginSpec = PluginSpec {
@@ -281,31 +281,40 @@ mod tests {
         assert!(md.contains("| things | array | None | Things. |"), "{md}");
     }
 
+    /// A mapper spec using the newer setting types; shared with the definition tests.
+    pub(crate) const MAPPER: PluginSpec = PluginSpec {
+        name: "meltano-map-demo",
+        kind: PluginKind::Mapper,
+        description: "A demo mapper.",
+        capabilities: &["stream-maps"],
+        settings: &[
+            SettingSpec {
+                name: "stream_maps",
+                kind: SettingType::Object,
+                default: None,
+                description: "Maps.",
+                items: None,
+            },
+            SettingSpec {
+                name: "limit",
+                kind: SettingType::Integer,
+                default: Some(DefaultValue::Int(-3)),
+                description: "A limit.",
+                items: None,
+            },
+            SettingSpec {
+                name: "validate",
+                kind: SettingType::Boolean,
+                default: Some(DefaultValue::Bool(true)),
+                description: "Validate.",
+                items: None,
+            },
+        ],
+    };
+
     #[test]
     fn about_names_the_kind_and_new_setting_types() {
-        let mapper = PluginSpec {
-            name: "meltano-map-demo",
-            kind: PluginKind::Mapper,
-            description: "A demo mapper.",
-            capabilities: &["stream-maps"],
-            settings: &[
-                SettingSpec {
-                    name: "stream_maps",
-                    kind: SettingType::Object,
-                    default: None,
-                    description: "Maps.",
-                    items: None,
-                },
-                SettingSpec {
-                    name: "limit",
-                    kind: SettingType::Integer,
-                    default: Some(DefaultValue::Int(-3)),
-                    description: "A limit.",
-                    items: None,
-                },
-            ],
-        };
-        let text = mapper.render_about(AboutFormat::Text);
+        let text = MAPPER.render_about(AboutFormat::Text);
         assert!(
             text.contains("Type: mapper (namespace meltano_map_demo)"),
             "{text}"
@@ -316,12 +325,12 @@ mod tests {
             "{text}"
         );
         assert_eq!(
-            mapper.about_json()["settings"]["properties"]["limit"],
+            MAPPER.about_json()["settings"]["properties"]["limit"],
             json!({"type": "integer", "description": "A limit.", "default": -3})
         );
         let loader = PluginSpec {
             kind: PluginKind::Loader,
-            ..mapper
+            ..MAPPER
         };
         assert!(loader
             .render_about(AboutFormat::Text)

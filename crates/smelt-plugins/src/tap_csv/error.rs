@@ -4,6 +4,7 @@ use std::io;
 
 use thiserror::Error;
 
+use smelt_plugin_sdk::catalog::InvalidCatalog;
 use smelt_plugin_sdk::json_file::JsonFileError;
 
 /// A tap-csv failure (exit code 1).
@@ -76,4 +77,10 @@ pub(crate) enum TapCsvError {
     /// stdout went away (the downstream process exited) or failed.
     #[error("tap-csv: could not write to stdout: {0}")]
     Output(#[source] io::Error),
+}
+
+impl From<InvalidCatalog> for TapCsvError {
+    fn from(e: InvalidCatalog) -> Self {
+        TapCsvError::Catalog(e.0)
+    }
 }

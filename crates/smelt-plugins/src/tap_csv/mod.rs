@@ -20,8 +20,8 @@ use serde_json::json;
 pub(crate) use error::TapCsvError;
 
 use bookmarks::TapState;
-use selection::Catalog;
 use smelt_plugin_sdk::args::SingerArgs;
+use smelt_plugin_sdk::catalog::Catalog;
 use smelt_plugin_sdk::json_file::{load_config, read_json};
 use smelt_plugin_sdk::log;
 use smelt_plugin_sdk::registry::{Flags, NativePlugin};

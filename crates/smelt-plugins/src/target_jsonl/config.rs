@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
+use smelt_plugin_sdk::settings::bool_setting;
 
 use super::error::TargetError;
 
@@ -42,24 +43,9 @@ impl TargetConfig {
     }
 }
 
-/// Reads a boolean setting, accepting the spellings environment variables produce.
+/// A boolean setting, with the config error target-jsonl reports.
 fn flag(config: &Map<String, Value>, key: &str, default: bool) -> Result<bool, TargetError> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(true),
-            "false" | "0" | "no" | "off" | "" => Ok(false),
-            _ => Err(TargetError::Config(format!(
-                "`{key}` must be true or false, found \"{s}\""
-            ))),
-        },
-        Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
-        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
-        Some(other) => Err(TargetError::Config(format!(
-            "`{key}` must be true or false, found {other}"
-        ))),
-    }
+    bool_setting(config, key, default).map_err(TargetError::Config)
 }
 
 #[cfg(test)]
