@@ -1,7 +1,7 @@
 //! A parsed expression, ready to evaluate once per record.
 
 use crate::ast::Node;
-use crate::error::{EvalError, EvalErrorKind, ParseError};
+use crate::error::{EvalError, ParseError};
 use crate::names::Names;
 use crate::value::Value;
 
@@ -28,12 +28,8 @@ impl Expr {
     }
 
     /// Evaluates the expression with `names` (then the builtins) in scope.
-    pub fn eval(&self, _names: &dyn Names) -> Result<Value, EvalError> {
-        let _ = &self.root;
-        Err(EvalError {
-            column: 1,
-            message: "evaluation is not implemented yet".into(),
-            kind: EvalErrorKind::Other,
-        })
+    pub fn eval(&self, names: &dyn Names) -> Result<Value, EvalError> {
+        let mut cx = crate::eval::Ctx::new(names);
+        crate::eval::eval(&self.root, &mut cx)
     }
 }

@@ -4,19 +4,23 @@
 //! over Python values read from JSON. This crate reproduces that: [`Value`] models the Python
 //! values (with JSON in/out in [`json`]), [`Expr`] parses once and evaluates per record.
 
-// Interim: the evaluator that reads these is being written.
-#![allow(dead_code)]
-
 mod ast;
 mod builtins;
+mod call;
+mod datetime;
 mod error;
+mod eval;
 mod expr;
 mod faker;
 mod float_fmt;
+mod format;
 mod json;
 mod lexer;
+mod methods;
 mod names;
+mod ops;
 mod parser;
+mod pyjson;
 mod repr;
 mod value;
 
@@ -27,3 +31,8 @@ pub use float_fmt::py_float_repr;
 pub use json::{parse_json, write_json, JsonError};
 pub use names::{Chain, NameList, Names};
 pub use value::{DateTimeValue, Dict, Key, Object, Value};
+
+#[cfg(test)]
+mod tests_conformance;
+#[cfg(test)]
+mod tests_python;
