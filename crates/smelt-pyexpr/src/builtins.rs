@@ -366,11 +366,11 @@ pub(crate) fn call(b: Builtin, args: &Args) -> FResult<Value> {
                 return Err(Fail::value_err("range() arg 3 must not be zero"));
             }
             let len = if step > 0 {
-                (stop - start).max(0) / step
+                (stop as i128 - start as i128).max(0) / step as i128
             } else {
-                (start - stop).max(0) / -step
+                (start as i128 - stop as i128).max(0) / -(step as i128)
             };
-            if len > MAX_RANGE {
+            if len > MAX_RANGE as i128 {
                 return Err(Fail::other(
                     "Sorry, I will not evaluate something that long.",
                 ));
@@ -379,7 +379,10 @@ pub(crate) fn call(b: Builtin, args: &Args) -> FResult<Value> {
             let mut i = start;
             while (step > 0 && i < stop) || (step < 0 && i > stop) {
                 out.push(Value::Int(i));
-                i += step;
+                match i.checked_add(step) {
+                    Some(n) => i = n,
+                    None => break,
+                }
             }
             Ok(Value::list(out))
         }

@@ -354,30 +354,31 @@ fn timestamp(dt: &DateTimeValue) -> f64 {
 }
 
 fn strftime(fmt: &str, naive: NaiveDateTime, offset: Option<FixedOffset>) -> FResult<String> {
-    // chrono panics on invalid directives when displayed, so validate first.
-    let items: Vec<Item> = StrftimeItems::new(fmt).collect();
-    if items.iter().any(|i| matches!(i, Item::Error)) {
-        return Err(Fail::value_err(format!(
+    use std::fmt::Write;
+    let bad = || {
+        Fail::value_err(format!(
             "Invalid format string: {}",
             Value::str(fmt).py_repr()
-        )));
-    }
-    let fmt = fmt.replace("%f", "%6f");
-    let out = match offset {
-        Some(o) => match o.from_local_datetime(&naive).single() {
-            Some(dt) => dt.format(&fmt).to_string(),
-            None => naive.format(&fmt).to_string(),
-        },
-        None => {
-            if fmt.contains("%z") || fmt.contains("%Z") {
-                // Python prints naive %z / %Z as empty.
-                let f = fmt.replace("%z", "").replace("%Z", "");
-                naive.format(&f).to_string()
-            } else {
-                naive.format(&fmt).to_string()
-            }
-        }
+        ))
     };
+    // Python prints %z / %Z of a naive value as empty; %f is always 6 digits.
+    let fmt = fmt.replace("%f", "%6f");
+    let fmt = if offset.is_none() {
+        fmt.replace("%z", "").replace("%Z", "")
+    } else {
+        fmt
+    };
+    let items: Vec<Item> = StrftimeItems::new(&fmt).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(bad());
+    }
+    // chrono reports unsupported fields through fmt::Error; write! keeps that an error.
+    let mut out = String::new();
+    let r = match offset.and_then(|o| o.from_local_datetime(&naive).single()) {
+        Some(dt) => write!(out, "{}", dt.format_with_items(items.iter())),
+        None => write!(out, "{}", naive.format_with_items(items.iter())),
+    };
+    r.map_err(|_| bad())?;
     Ok(out)
 }
 

@@ -61,6 +61,69 @@ pub(crate) fn eval(node: &Node, cx: &mut Ctx) -> EResult {
         }),
         Kind::List(items) => Ok(Value::list(eval_all(items, cx)?)),
         Kind::Tuple(items) => Ok(Value::Tuple(Rc::new(eval_all(items, cx)?))),
+        Kind::Set(_)
+        | Kind::Dict(_)
+        | Kind::Attr(..)
+        | Kind::Subscript(..)
+        | Kind::Slice(..)
+        | Kind::Call(..) => eval_compound(node, cx),
+        Kind::Unary(op, inner) => {
+            let v = eval(inner, cx)?;
+            at(node, ops::unary(*op, &v))
+        }
+        Kind::Bin(op, l, r) => {
+            let a = eval(l, cx)?;
+            let b = eval(r, cx)?;
+            at(node, ops::binary(*op, &a, &b))
+        }
+        Kind::Cmp(first, rest) => {
+            let mut left = eval(first, cx)?;
+            for (op, n) in rest {
+                let right = eval(n, cx)?;
+                if !at(n, ops::compare(*op, &left, &right))? {
+                    return Ok(Value::Bool(false));
+                }
+                left = right;
+            }
+            Ok(Value::Bool(true))
+        }
+        Kind::And(l, r) => {
+            let a = eval(l, cx)?;
+            if a.is_truthy() {
+                eval(r, cx)
+            } else {
+                Ok(a)
+            }
+        }
+        Kind::Or(l, r) => {
+            let a = eval(l, cx)?;
+            if a.is_truthy() {
+                Ok(a)
+            } else {
+                eval(r, cx)
+            }
+        }
+        Kind::IfElse { cond, then, other } => {
+            if eval(cond, cx)?.is_truthy() {
+                eval(then, cx)
+            } else {
+                eval(other, cx)
+            }
+        }
+        Kind::Comp {
+            kind,
+            elt,
+            value,
+            fors,
+        } => comprehension(node, *kind, elt, value.as_deref(), fors, cx),
+    }
+}
+
+/// The node kinds that need more stack for locals, kept out of [`eval`] so that deep operator
+/// chains use small frames.
+#[inline(never)]
+fn eval_compound(node: &Node, cx: &mut Ctx) -> EResult {
+    match &node.kind {
         Kind::Set(items) => {
             let mut s = IndexSet::with_capacity(items.len());
             for it in items {
@@ -116,55 +179,11 @@ pub(crate) fn eval(node: &Node, cx: &mut Ctx) -> EResult {
             let f = eval(func, cx)?;
             at(node, call::call_value(&f, a))
         }
-        Kind::Unary(op, inner) => {
-            let v = eval(inner, cx)?;
-            at(node, ops::unary(*op, &v))
-        }
-        Kind::Bin(op, l, r) => {
-            let a = eval(l, cx)?;
-            let b = eval(r, cx)?;
-            at(node, ops::binary(*op, &a, &b))
-        }
-        Kind::Cmp(first, rest) => {
-            let mut left = eval(first, cx)?;
-            for (op, n) in rest {
-                let right = eval(n, cx)?;
-                if !at(n, ops::compare(*op, &left, &right))? {
-                    return Ok(Value::Bool(false));
-                }
-                left = right;
-            }
-            Ok(Value::Bool(true))
-        }
-        Kind::And(l, r) => {
-            let a = eval(l, cx)?;
-            if a.is_truthy() {
-                eval(r, cx)
-            } else {
-                Ok(a)
-            }
-        }
-        Kind::Or(l, r) => {
-            let a = eval(l, cx)?;
-            if a.is_truthy() {
-                Ok(a)
-            } else {
-                eval(r, cx)
-            }
-        }
-        Kind::IfElse { cond, then, other } => {
-            if eval(cond, cx)?.is_truthy() {
-                eval(then, cx)
-            } else {
-                eval(other, cx)
-            }
-        }
-        Kind::Comp {
-            kind,
-            elt,
-            value,
-            fors,
-        } => comprehension(node, *kind, elt, value.as_deref(), fors, cx),
+        _ => Err(EvalError {
+            column: node.col as usize,
+            message: "invalid syntax".into(),
+            kind: EvalErrorKind::Other,
+        }),
     }
 }
 

@@ -96,7 +96,7 @@ impl<'a> Parser<'a> {
 
     fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
         self.i += 1;
-        let mut d = Dict::new();
+        let mut d = Dict::with_capacity(8);
         self.ws();
         if self.s.get(self.i) == Some(&b'}') {
             self.i += 1;
@@ -115,7 +115,8 @@ impl<'a> Parser<'a> {
             self.i += 1;
             self.ws();
             let v = self.value(depth + 1)?;
-            d.insert_str(&k, v);
+            // One hash per key; a repeated key keeps its first position, like Python.
+            d.insert(Value::Str(Rc::from(k)), v);
             self.ws();
             match self.s.get(self.i) {
                 Some(b',') => self.i += 1,

@@ -35,4 +35,6 @@ pub use value::{DateTimeValue, Dict, Key, Object, Value};
 #[cfg(test)]
 mod tests_conformance;
 #[cfg(test)]
+mod tests_fuzz;
+#[cfg(test)]
 mod tests_python;

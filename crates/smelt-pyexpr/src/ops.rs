@@ -163,7 +163,11 @@ fn object_binary(op: BinOp, a: &Value, b: &Value) -> FResult<Value> {
     }
     if let (Some(x), Value::Int(n)) = (timedelta_of(a), b) {
         if op == BinOp::Mul {
-            return x.checked_mul(*n as i32).map(td).ok_or_else(too_large);
+            return i32::try_from(*n)
+                .ok()
+                .and_then(|n| x.checked_mul(n))
+                .map(td)
+                .ok_or_else(too_large);
         }
     }
     if let (Value::Int(_), Some(_)) = (a, timedelta_of(b)) {
@@ -300,7 +304,7 @@ fn int_op(op: BinOp, a: i64, b: i64) -> FResult<Value> {
             Some(if op == BinOp::Mod { r } else { q })
         }
         BinOp::Pow => {
-            if a.abs() > MAX_POWER || b.abs() > MAX_POWER {
+            if a.unsigned_abs() > MAX_POWER as u64 || b.unsigned_abs() > MAX_POWER as u64 {
                 return Err(Fail::other(format!(
                     "Sorry! I don't want to evaluate {a} ** {b}"
                 )));
@@ -398,7 +402,7 @@ fn dec_op(op: BinOp, a: Decimal, b: Decimal) -> FResult<Value> {
         BinOp::Pow => {
             if b.fract().is_zero() {
                 let e = b.to_i64().ok_or_else(overflow)?;
-                if e.abs() > MAX_POWER {
+                if e.unsigned_abs() > MAX_POWER as u64 {
                     return Err(Fail::other(format!(
                         "Sorry! I don't want to evaluate {a} ** {b}"
                     )));

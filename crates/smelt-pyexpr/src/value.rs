@@ -57,7 +57,10 @@ impl DateTimeValue {
     /// The instant in UTC, treating a naive value as UTC (used for ordering aware values).
     pub(crate) fn utc_naive(&self) -> NaiveDateTime {
         match self.offset {
-            Some(o) => self.naive - TimeDelta::seconds(o.local_minus_utc() as i64),
+            Some(o) => {
+                let shift = TimeDelta::seconds(o.local_minus_utc() as i64);
+                self.naive.checked_sub_signed(shift).unwrap_or(self.naive)
+            }
             None => self.naive,
         }
     }
@@ -310,10 +313,47 @@ impl indexmap::Equivalent<Key> for StrKey<'_> {
     }
 }
 
+/// A fast non-cryptographic hasher (FxHash) for dict keys: records are small maps with short
+/// keys, where SipHash dominated the parse time. Not DoS-resistant; input comes from taps.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64)
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64)
+    }
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+/// The hasher builder of [`Dict`] and sets.
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 /// A Python dict: insertion-ordered, keys compared with Python equality.
 #[derive(Clone, Debug, Default)]
 pub struct Dict {
-    pub(crate) map: IndexMap<Key, Value>,
+    pub(crate) map: IndexMap<Key, Value, FxBuild>,
 }
 
 impl Dict {
@@ -325,7 +365,7 @@ impl Dict {
     /// An empty dict with room for `n` entries (records have known sizes).
     pub fn with_capacity(n: usize) -> Dict {
         Dict {
-            map: IndexMap::with_capacity(n),
+            map: IndexMap::with_capacity_and_hasher(n, FxBuild::default()),
         }
     }
 
