@@ -302,18 +302,9 @@ fn bind(target: &Target, v: Value, locals: &mut Vec<(Rc<str>, Value)>) -> FResul
             Ok(())
         }
         Target::Tuple(ts) => {
+            // simpleeval pairs targets and values with zip(): extra values are ignored and
+            // missing ones leave the name unbound.
             let items = call::iterate(&v)?;
-            if items.len() != ts.len() {
-                return Err(Fail::value_err(if items.len() > ts.len() {
-                    format!("too many values to unpack (expected {})", ts.len())
-                } else {
-                    format!(
-                        "not enough values to unpack (expected {}, got {})",
-                        ts.len(),
-                        items.len()
-                    )
-                }));
-            }
             for (t, x) in ts.iter().zip(items.iter()) {
                 bind(t, x.clone(), locals)?;
             }
@@ -348,7 +339,15 @@ pub(crate) fn subscript(c: &Value, i: &Value) -> FResult<Value> {
         Value::List(l) => Ok(l[norm_index(int_index(i, "list")?, l.len(), "list")?].clone()),
         Value::Tuple(l) => Ok(l[norm_index(int_index(i, "tuple")?, l.len(), "tuple")?].clone()),
         Value::Str(s) => {
-            let n = int_index(i, "string")?;
+            let n = match i {
+                Value::Int(_) | Value::Bool(_) => int_index(i, "string")?,
+                _ => {
+                    return Err(Fail::type_err(format!(
+                        "string indices must be integers, not '{}'",
+                        i.type_name()
+                    )))
+                }
+            };
             if n >= 0 && s.is_ascii() {
                 let k = norm_index(n, s.len(), "string")?;
                 return Ok(Value::str(&s[k..k + 1]));

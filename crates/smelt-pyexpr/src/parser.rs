@@ -337,9 +337,10 @@ impl Parser {
 
     /// An atom followed by calls, subscripts and attribute accesses.
     fn primary(&mut self) -> PResult {
+        // Like Python's AST, a call/subscript/attribute starts where its primary starts.
+        let col = self.col();
         let mut node = self.atom()?;
         loop {
-            let col = self.col();
             if self.eat_op(".") {
                 let Tok::Name(name) = self.peek().clone() else {
                     return Err(self.err("invalid syntax: expected an attribute name"));

@@ -238,12 +238,26 @@ impl Num {
             (Num::Dec(a), Num::Int(b)) => Some(a.cmp(&Decimal::from(b))),
             (Num::Int(a), Num::Float(b)) => int_float_cmp(a, b),
             (Num::Float(a), Num::Int(b)) => int_float_cmp(b, a).map(|o| o.reverse()),
+            (Num::Dec(d), Num::Float(f)) => dec_float_cmp(d, f),
+            (Num::Float(f), Num::Dec(d)) => dec_float_cmp(d, f).map(|o| o.reverse()),
             (a, b) => a.to_f64().partial_cmp(&b.to_f64()),
         }
     }
 
     pub(crate) fn eq(self, other: Num) -> bool {
         self.cmp(other) == Some(std::cmp::Ordering::Equal)
+    }
+}
+
+/// Decimal against float by exact value, as Python does (`Decimal('3.14') != 3.14`).
+fn dec_float_cmp(d: Decimal, f: f64) -> Option<std::cmp::Ordering> {
+    let by_f64 = d.to_f64()?.partial_cmp(&f)?;
+    if by_f64 != std::cmp::Ordering::Equal {
+        return Some(by_f64);
+    }
+    match Decimal::from_f64_retain(f) {
+        Some(exact) => Some(d.cmp(&exact)),
+        None => Some(by_f64),
     }
 }
 
