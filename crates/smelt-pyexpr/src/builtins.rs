@@ -157,6 +157,27 @@ use crate::value::{Num, Value};
 /// Longest list `range()` may build (simpleeval has no range; this keeps it bounded).
 const MAX_RANGE: i64 = 100_000;
 
+thread_local! {
+    /// One shared object per builtin, so looking a builtin up does not allocate.
+    static OBJECTS: std::cell::RefCell<Vec<Option<Value>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Builtin {
+    /// The builtin as a value (shared per thread: cloning is an Rc increment).
+    pub(crate) fn value(self) -> Value {
+        OBJECTS.with(|cell| {
+            let mut objects = cell.borrow_mut();
+            let i = self as usize;
+            if objects.len() <= i {
+                objects.resize(i + 1, None);
+            }
+            objects[i]
+                .get_or_insert_with(|| Value::obj(crate::value::ObjKind::Builtin(self)))
+                .clone()
+        })
+    }
+}
+
 /// A member of the `datetime` or `json` module.
 pub(crate) fn module_attr(b: Builtin, name: &str) -> Option<Builtin> {
     match (b, name) {

@@ -177,7 +177,7 @@ pub(crate) fn get_attr(recv: &Value, name: &str) -> FResult<Value> {
         }
         Value::Object(o) => match &o.kind {
             ObjKind::Builtin(b) => builtins::module_attr(*b, name)
-                .map(|b| Value::obj(ObjKind::Builtin(b)))
+                .map(Builtin::value)
                 .or_else(|| datetime::class_attr(*b, name))
                 .map_or_else(|| Err(no_attr(recv, name)), Ok),
             ObjKind::Timedelta(_) | ObjKind::Timezone(_) => {

@@ -59,7 +59,7 @@ fn invalid_iso(s: &str) -> Fail {
 }
 
 fn class_obj(b: Builtin) -> Value {
-    Value::obj(ObjKind::Builtin(b))
+    b.value()
 }
 
 /// `datetime.datetime.fromisoformat` and friends as attributes; `datetime.timezone.utc`.

@@ -40,7 +40,7 @@ impl<'a> Ctx<'a> {
         if let Some(v) = self.names.lookup(name) {
             return Some(v);
         }
-        Builtin::lookup(name).map(|b| Value::obj(ObjKind::Builtin(b)))
+        Builtin::lookup(name).map(Builtin::value)
     }
 }
 

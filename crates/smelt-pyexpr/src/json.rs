@@ -295,7 +295,13 @@ pub(crate) fn number_from_text(text: &str) -> Value {
         Decimal::from_str_exact(text).ok()
     };
     match d {
-        Some(d) => Value::Decimal(d),
+        Some(mut d) => {
+            // Python keeps the sign of a negative zero ("-0.0" stays "-0.0").
+            if d.is_zero() && text.starts_with('-') {
+                d.set_sign_negative(true);
+            }
+            Value::Decimal(d)
+        }
         None => Value::Float(text.parse().unwrap_or(f64::NAN)),
     }
 }
@@ -499,7 +505,7 @@ mod tests {
 
     #[test]
     fn roundtrips_records_as_written() {
-        let rec = r#"{"email":"alice@example.com","count":21,"user":{"id":1,"sub":{"num":1},"some_numbers":[3.14,2.718]},"x":3.140,"n":null,"b":[true,false]}"#;
+        let rec = r#"{"email":"alice@example.com","count":21,"user":{"id":1,"sub":{"num":1},"some_numbers":[3.14,2.718]},"x":3.140,"z":-0.0,"n":null,"b":[true,false]}"#;
         assert_eq!(roundtrip(rec), rec);
         assert_eq!(roundtrip(r#" { "a" : [ 1 , 2 ] } "#), r#"{"a":[1,2]}"#);
         assert_eq!(
