@@ -100,9 +100,15 @@ pub(crate) fn binary(op: BinOp, a: &Value, b: &Value) -> FResult<Value> {
             Value::Int(_) | Value::Bool(_),
             Value::Str(_) | Value::List(_) | Value::Tuple(_),
         ) => repeat(b, a),
-        (BinOp::Mod, Value::Str(_), _) => Err(Fail::other(
-            "printf-style '%' string formatting is not supported; use str.format()",
-        )),
+        (BinOp::Mod, Value::Str(t), _) => {
+            let s = crate::format::percent(t, b)?;
+            if s.len() > MAX_STRING_LENGTH {
+                return Err(Fail::other(
+                    "Sorry, I will not evaluate something this long.",
+                ));
+            }
+            Ok(Value::Str(Rc::from(s)))
+        }
         (BinOp::BitOr, Value::Dict(x), Value::Dict(y)) => {
             let mut d: Dict = (**x).clone();
             for (k, v) in y.map.iter() {

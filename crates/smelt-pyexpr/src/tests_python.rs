@@ -421,6 +421,7 @@ const CASES: &[(&str, &str)] = &[
         r#"[(a, b, c) for a, (b, c) in [(1, (2, 3))]]"#,
         r#"[(1, 2, 3)]"#,
     ),
+    (r#"[a for a, b in [(1, 2, 3)]]"#, r#"[1]"#),
     (r#"s.upper() if s else 'empty'"#, r#"'HELLO, WORLD'"#),
     (r#"len"#, r#"<built-in function len>"#),
     (r#"datetime.datetime"#, r#"<class 'datetime.datetime'>"#),
@@ -660,6 +661,38 @@ const CASES: &[(&str, &str)] = &[
         r#"email.__len__"#,
         r#"ERROR: Sorry, access to __attributes  or func_ attributes is not available. (__len__)"#,
     ),
+    (r#"'%s-%d' % ('a', 3)"#, r#"'a-3'"#),
+    (r#"'%s' % email"#, r#"'alice@example.com'"#),
+    (
+        r#"'%5.2f|%-5s|%05d|%x|%r' % (3.14159, 'ab', 42, 255, 'q')"#,
+        r#"" 3.14|ab   |00042|ff|'q'""#,
+    ),
+    (r#"'%(a)s and %(b)d' % {'a': 'x', 'b': 2}"#, r#"'x and 2'"#),
+    (r#"'%d%%' % 50"#, r#"'50%'"#),
+    (
+        r#"'%s %s' % ('a',)"#,
+        r#"ERROR: not enough arguments for format string"#,
+    ),
+    (
+        r#"'%s' % ('a', 'b')"#,
+        r#"ERROR: not all arguments converted during string formatting"#,
+    ),
+    (
+        r#"'%d' % 'x'"#,
+        r#"ERROR: %d format: a real number is required, not str"#,
+    ),
+    (r#"'%+d' % 5"#, r#"'+5'"#),
+    (r#"'%.3s' % 'abcdef'"#, r#"'abc'"#),
+    (r#"'%i' % 3.9"#, r#"'3'"#),
+    (r#"'%e' % 12345.678"#, r#"'1.234568e+04'"#),
+    (r#"'%10.3e|' % 0.000123"#, r#"' 1.230e-04|'"#),
+    (r#"'%g' % 0.0001"#, r#"'0.0001'"#),
+    (r#"'%g' % 123456789"#, r#"'1.23457e+08'"#),
+    (r#"'%o' % 8"#, r#"'10'"#),
+    (r#"'%s' % None"#, r#"'None'"#),
+    (r#"'%s' % [1, 2]"#, r#"'[1, 2]'"#),
+    (r#"'%5s|' % 'ab'"#, r#"'   ab|'"#),
+    (r#"'%-8.3f|' % 2.5"#, r#"'2.500   |'"#),
 ];
 
 fn record() -> Dict {
