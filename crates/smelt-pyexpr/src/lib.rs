@@ -2,7 +2,22 @@
 //!
 //! The Singer SDK evaluates stream-map expressions with simpleeval (`EvalWithCompoundTypes`)
 //! over Python values read from JSON. This crate reproduces that: [`Value`] models the Python
-//! values (with JSON in/out in [`json`]), [`Expr`] parses once and evaluates per record.
+//! values (JSON in and out with [`parse_json`] / [`write_json`]), [`Expr`] parses once and
+//! evaluates per record against a [`Names`] namespace, then the builtins.
+//!
+//! Where this engine knowingly differs from Python + simpleeval 1.0.7:
+//! - ints are 64-bit: a result beyond i64 is the error "integer too large";
+//! - `range()` returns a list (bounded to 100000 items) and generator expressions are
+//!   evaluated eagerly into lists;
+//! - sets iterate in insertion order (Python's order depends on hashes);
+//! - a superset is accepted: `str.format`, set comprehensions and `len`/`min`/`max`/`sorted`/...
+//!   work here although the SDK's simpleeval refuses them;
+//! - unknown names say "name 'x' is not defined" (simpleeval: "'x' is not defined for
+//!   expression ..."), unknown attributes say "'str' object has no attribute 'x'";
+//! - JSON numbers in exponent form are kept as their value, not their text (`1.5E+2` is
+//!   written back as `150`), and numbers beyond rust_decimal's 28 digits become floats.
+
+#![warn(missing_docs)]
 
 mod ast;
 mod builtins;
