@@ -321,7 +321,7 @@ pub enum ExportFormatArg {
 /// `smelt plugin NAME ARGS…`
 #[derive(Debug, Args)]
 pub struct PluginArgs {
-    /// Built-in plugin name (tap-csv, target-jsonl).
+    /// Built-in plugin name (tap-csv, target-jsonl, meltano-map-transformer).
     pub name: String,
     /// Singer arguments: --config FILE, --catalog FILE, --state FILE, --discover, --about.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

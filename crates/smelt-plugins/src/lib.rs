@@ -9,6 +9,7 @@
 //!   selection and incremental bookmarks.
 //! - `target-jsonl`: appends each stream's records to a JSONL file and acknowledges states
 //!   only after the records before them are flushed.
+//! - `meltano-map-transformer`: the Singer SDK's stream maps (crate `smelt-map-transform`).
 
 mod tap_csv;
 mod target_jsonl;
@@ -22,7 +23,7 @@ use smelt_project::NativeDefinition;
 pub static REGISTRY: &[&NativePlugin] = &[
     &tap_csv::PLUGIN,
     &target_jsonl::PLUGIN,
-    // &smelt_map_transform::PLUGIN,
+    &smelt_map_transform::PLUGIN,
 ];
 
 /// The definitions of every native plugin, for `LoadOptions.native` when loading a project
@@ -62,7 +63,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(native_names(), ["tap-csv", "target-jsonl"]);
+        assert_eq!(
+            native_names(),
+            ["tap-csv", "target-jsonl", "meltano-map-transformer"]
+        );
     }
 
     #[test]
@@ -132,7 +136,7 @@ mod tests {
     #[test]
     fn definitions_match_the_plugins() {
         let defs = native_definitions();
-        assert_eq!(defs.len(), 2);
+        assert_eq!(defs.len(), 3);
         let tap = &defs[0];
         assert_eq!(tap.name, "tap-csv");
         assert_eq!(tap.namespace, "tap_csv");
@@ -158,5 +162,16 @@ mod tests {
             .unwrap();
         assert_eq!(validate.value, Some(json!(true)));
         assert!(matches!(validate.kind, SettingKind::Boolean));
+
+        let mapper = &defs[2];
+        assert_eq!(mapper.name, "meltano-map-transformer");
+        assert_eq!(mapper.namespace, "meltano_map_transformer");
+        assert!(matches!(mapper.plugin_type, PluginType::Mapper));
+        let maps = mapper
+            .settings
+            .iter()
+            .find(|s| s.name == "stream_maps")
+            .unwrap();
+        assert!(matches!(maps.kind, SettingKind::Object));
     }
 }

@@ -417,9 +417,9 @@ pub(crate) fn call(b: Builtin, args: &Args) -> FResult<Value> {
                 )));
             };
             let hex = if b == Builtin::Md5 {
-                hex::encode(md5::Md5::digest(s.as_bytes()))
+                hex_lower(&md5::Md5::digest(s.as_bytes()))
             } else {
-                hex::encode(sha2::Sha256::digest(s.as_bytes()))
+                hex_lower(&sha2::Sha256::digest(s.as_bytes()))
             };
             Ok(Value::Str(Rc::from(hex)))
         }
@@ -670,4 +670,15 @@ fn round(args: &Args) -> FResult<Value> {
             args.pos[0].type_name()
         ))),
     }
+}
+
+/// Lower-case hex of a digest, as Python's `hexdigest()` (byte table: this runs per record).
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        text.push(char::from(DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    text
 }

@@ -1,0 +1,239 @@
+//! A JSON object split into its members with the values left as raw text.
+//!
+//! The mapper's hot path: a Singer line is split once into `type`, `stream`, `record`, ...;
+//! the record is split once into its properties. A property an expression reads is parsed
+//! when it is read; every other value is copied to the output as it came (numbers keep their
+//! text, nothing is allocated for it). Only the structure is checked here (strings closed,
+//! brackets balanced, members separated); values are checked when they are parsed.
+
+use std::borrow::Cow;
+
+/// One `"key": value` of an object.
+pub(crate) type Member<'a> = (Cow<'a, str>, &'a str);
+
+/// Splits the JSON object `text` (surrounding whitespace allowed) into its members, in order.
+pub(crate) fn split_object(text: &str) -> Result<Vec<Member<'_>>, String> {
+    let bytes = text.as_bytes();
+    let mut i = skip_ws(bytes, 0);
+    if bytes.get(i) != Some(&b'{') {
+        return Err("expected a JSON object".to_string());
+    }
+    i += 1;
+    let mut members = Vec::with_capacity(16);
+    i = skip_ws(bytes, i);
+    if bytes.get(i) == Some(&b'}') {
+        return end(bytes, i + 1).map(|()| members);
+    }
+    loop {
+        if bytes.get(i) != Some(&b'"') {
+            return Err(format!("expected a property name at byte {i}"));
+        }
+        let key_end = string_end(bytes, i)?;
+        let key = unescape_key(&text[i..key_end])?;
+        i = skip_ws(bytes, key_end);
+        if bytes.get(i) != Some(&b':') {
+            return Err(format!("expected ':' at byte {i}"));
+        }
+        i = skip_ws(bytes, i + 1);
+        let value_end = value_end(bytes, i)?;
+        members.push((key, &text[i..value_end]));
+        i = skip_ws(bytes, value_end);
+        match bytes.get(i) {
+            Some(b',') => i = skip_ws(bytes, i + 1),
+            Some(b'}') => return end(bytes, i + 1).map(|()| members),
+            _ => return Err(format!("expected ',' or '}}' at byte {i}")),
+        }
+    }
+}
+
+fn end(bytes: &[u8], i: usize) -> Result<(), String> {
+    let rest = skip_ws(bytes, i);
+    if rest == bytes.len() {
+        Ok(())
+    } else {
+        Err(format!("unexpected text after the object at byte {rest}"))
+    }
+}
+
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The index just past the string starting (at its quote) at `start`.
+fn string_end(bytes: &[u8], start: usize) -> Result<usize, String> {
+    let mut i = start + 1;
+    while let Some(offset) = memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+        i += offset;
+        if bytes[i] == b'"' {
+            return Ok(i + 1);
+        }
+        // A backslash: skip it and the character it escapes.
+        i += 2;
+        if i > bytes.len() {
+            break;
+        }
+    }
+    Err(format!("unterminated string starting at byte {start}"))
+}
+
+/// The index just past the value starting at `start`.
+fn value_end(bytes: &[u8], start: usize) -> Result<usize, String> {
+    match bytes.get(start) {
+        Some(b'"') => string_end(bytes, start),
+        Some(&open @ (b'{' | b'[')) => {
+            // Only this bracket kind needs counting: the other kind nests properly inside it.
+            let close = if open == b'{' { b'}' } else { b']' };
+            let mut depth = 0usize;
+            let mut i = start;
+            while let Some(offset) = memchr::memchr3(b'"', open, close, &bytes[i..]) {
+                i += offset;
+                match bytes[i] {
+                    b'"' => {
+                        i = string_end(bytes, i)?;
+                        continue;
+                    }
+                    b if b == open => depth += 1,
+                    _ => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Ok(i + 1);
+                        }
+                    }
+                }
+                i += 1;
+            }
+            Err(format!("unclosed object or array starting at byte {start}"))
+        }
+        Some(_) => {
+            let mut i = start;
+            while let Some(&b) = bytes.get(i) {
+                if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    break;
+                }
+                i += 1;
+            }
+            if i == start {
+                Err(format!("expected a value at byte {start}"))
+            } else {
+                Ok(i)
+            }
+        }
+        None => Err("expected a value at the end of the text".to_string()),
+    }
+}
+
+/// A property name without its quotes; borrowed unless it has escapes.
+fn unescape_key(quoted: &str) -> Result<Cow<'_, str>, String> {
+    let inner = &quoted[1..quoted.len() - 1];
+    if !inner.contains('\\') {
+        return Ok(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(quoted)
+        .map(Cow::Owned)
+        .map_err(|e| format!("bad property name {quoted}: {e}"))
+}
+
+/// A raw JSON string value as text (`None` if the value is not a string).
+pub(crate) fn as_str(raw: &str) -> Option<Cow<'_, str>> {
+    if raw.len() < 2 || !raw.starts_with('"') {
+        return None;
+    }
+    let inner = &raw[1..raw.len() - 1];
+    if !inner.contains('\\') {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+}
+
+/// Writes the raw JSON value `raw` without insignificant whitespace, as a JSON string (the
+/// flattening rule for arrays and deep objects). Returns false when the value has escapes, in
+/// which case the caller must re-serialise it to match the SDK's text exactly.
+pub(crate) fn write_compact_as_string(raw: &str, out: &mut Vec<u8>) -> bool {
+    if raw.contains('\\') {
+        return false;
+    }
+    out.push(b'"');
+    let mut in_string = false;
+    for &b in raw.as_bytes() {
+        if in_string {
+            if b == b'"' {
+                in_string = false;
+                out.extend_from_slice(b"\\\"");
+            } else if b < 0x20 {
+                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+            } else {
+                out.push(b);
+            }
+            continue;
+        }
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            b'"' => {
+                in_string = true;
+                out.extend_from_slice(b"\\\"");
+            }
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_members_keeping_raw_values() {
+        let members =
+            split_object(r#" {"a": 1.50, "b":{"x":[1,"]}"]}, "c\"d":"e\\f", "n":null} "#).unwrap();
+        let got: Vec<(&str, &str)> = members.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
+        assert_eq!(
+            got,
+            [
+                ("a", "1.50"),
+                ("b", r#"{"x":[1,"]}"]}"#),
+                ("c\"d", r#""e\\f""#),
+                ("n", "null")
+            ]
+        );
+        assert!(split_object("{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn structural_errors_are_reported_not_panicked() {
+        for bad in [
+            "",
+            "[]",
+            "{",
+            "{\"a\"}",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":[1}",
+            "{\"a\":\"x}",
+            "{\"a\":1} x",
+            "{\"a\":1 \"b\":2}",
+        ] {
+            assert!(split_object(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn compact_strings_like_the_sdk() {
+        let mut out = Vec::new();
+        assert!(write_compact_as_string(
+            r#"{ "a" : [1, 2.50], "b": "x y" }"#,
+            &mut out
+        ));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#""{\"a\":[1,2.50],\"b\":\"x y\"}""#
+        );
+        assert!(!write_compact_as_string(r#"["\u00e9"]"#, &mut Vec::new()));
+        assert_eq!(as_str(r#""a\nb""#).unwrap(), "a\nb");
+        assert_eq!(as_str("12"), None);
+    }
+}

@@ -1,0 +1,329 @@
+//! One record through one map, written straight to the output: the SDK's `transform` (filter,
+//! `record.copy()` or only the key properties, then each property entry in order) and
+//! `flatten_record`, on raw property values so that untouched values are copied as they came.
+
+use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
+use std::ops::Range;
+
+use serde_json::{Map, Value as Json};
+use smelt_pyexpr::{EvalError, Expr, Value};
+
+use crate::config::{Flattening, MapperConfig, PropertyDef};
+use crate::error::MapError;
+use crate::flatten::flatten_key;
+use crate::names::{member, RecordNames};
+use crate::raw::{split_object, write_compact_as_string, Member};
+use crate::stream_map::{MapKind, StreamMap};
+
+/// A property of the mapped record: copied from the input or computed.
+enum Slot<'a> {
+    Raw(&'a str),
+    Computed(Value),
+}
+
+/// A failure while mapping a record: an expression error or an input value that is not JSON.
+pub(crate) enum RecordError {
+    /// An expression failed.
+    Map(MapError),
+    /// A property value is not valid JSON.
+    Input(String),
+}
+
+/// Maps `members` (the split record) through `map` and appends the `"record":{...}` object's
+/// text to `out`. Returns false (and writes nothing) when the filter drops the record or
+/// nothing is left of it.
+pub(crate) fn write_mapped(
+    config: &MapperConfig,
+    map: &StreamMap,
+    record_text: &str,
+    members: &[Member<'_>],
+    out: &mut Vec<u8>,
+) -> Result<bool, RecordError> {
+    let record_value = OnceCell::new();
+    let bad_value = RefCell::new(None);
+    let names = |self_raw| RecordNames {
+        members,
+        record_text,
+        record_value: &record_value,
+        bad_value: &bad_value,
+        config: &config.map_config,
+        stream: &map.alias_value,
+        original: &map.original_value,
+        fake: &config.fake,
+        self_raw,
+    };
+    let eval = |expr: &Expr, target: &dyn Fn() -> String, self_raw| {
+        let result = expr.eval(&names(self_raw));
+        if let Some(problem) = bad_value.borrow_mut().take() {
+            return Err(RecordError::Input(problem));
+        }
+        result.map_err(|error: EvalError| {
+            RecordError::Map(MapError::Eval {
+                stream: map.alias.clone(),
+                target: target(),
+                expression: expr.source().to_string(),
+                error: Box::new(error),
+            })
+        })
+    };
+    let mut result: Vec<(Cow<'_, str>, Slot<'_>)> = match &map.kind {
+        MapKind::Remove => return Ok(false),
+        MapKind::Same => members
+            .iter()
+            .map(|(k, v)| (k.clone(), Slot::Raw(v)))
+            .collect(),
+        MapKind::Custom(def) => {
+            if let Some(filter) = &def.filter {
+                if !eval(filter, &|| "__filter__".to_string(), None)?.is_truthy() {
+                    return Ok(false);
+                }
+            }
+            let mut result: Vec<(Cow<'_, str>, Slot<'_>)> = if def.include_by_default {
+                members
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Slot::Raw(v)))
+                    .collect()
+            } else {
+                map.key_properties
+                    .iter()
+                    .flatten()
+                    .filter_map(|key| {
+                        member(members, key).map(|raw| (Cow::Owned(key.clone()), Slot::Raw(raw)))
+                    })
+                    .collect()
+            };
+            for (name, prop) in &def.properties {
+                let position = result.iter().position(|(k, _)| k == name);
+                match prop {
+                    PropertyDef::Remove => {
+                        if let Some(p) = position {
+                            result.remove(p);
+                        }
+                    }
+                    PropertyDef::Expr(expr) => {
+                        let value = eval(
+                            expr,
+                            &|| format!("property '{name}'"),
+                            member(members, name),
+                        )?;
+                        match position {
+                            Some(p) => result[p].1 = Slot::Computed(value),
+                            None => result.push((Cow::Owned(name.clone()), Slot::Computed(value))),
+                        }
+                    }
+                }
+            }
+            result
+        }
+    };
+    if result.is_empty() {
+        return Ok(false);
+    }
+    if map.flatten {
+        let properties = match map.schema.get("properties") {
+            Some(Json::Object(p)) => p,
+            _ => &Map::new(),
+        };
+        let mut flat = Flattener::new(properties, &config.flattening);
+        flat.object(std::mem::take(&mut result), "", 0)
+            .map_err(RecordError::Input)?;
+        flat.write(out);
+    } else {
+        out.push(b'{');
+        for (i, (key, slot)) in result.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_key(key, out);
+            write_slot(slot, out).map_err(RecordError::Input)?;
+        }
+        out.push(b'}');
+    }
+    Ok(true)
+}
+
+fn write_key(key: &str, out: &mut Vec<u8>) {
+    write_json_str(key, out);
+    out.push(b':');
+}
+
+fn write_slot(slot: &Slot<'_>, out: &mut Vec<u8>) -> Result<(), String> {
+    match slot {
+        Slot::Raw(raw) => {
+            out.extend_from_slice(raw.as_bytes());
+            Ok(())
+        }
+        Slot::Computed(value) => smelt_pyexpr::write_json(value, out)
+            .map_err(|e| format!("a computed value cannot be written as JSON: {e}")),
+    }
+}
+
+/// Flattens a mapped record: keys and rendered values collected into two buffers, then
+/// written (after dropping duplicate keys the way a Python dict keeps the last value at the
+/// first position).
+pub(crate) struct Flattener<'s, 'a> {
+    properties: &'s Map<String, Json>,
+    options: &'s Flattening,
+    /// Every flattened key's text, back to back.
+    key_text: String,
+    /// (key range in `key_text`, value range in `values`) per flattened property.
+    keys: Vec<(Range<usize>, Range<usize>)>,
+    /// Every rendered value, back to back.
+    values: Vec<u8>,
+    /// The names above the current level (only read to abbreviate over-long keys).
+    parents: Vec<Cow<'a, str>>,
+    /// Whether two paths can flatten to the same key (a name containing the separator).
+    may_collide: bool,
+}
+
+impl<'s, 'a> Flattener<'s, 'a> {
+    fn new(properties: &'s Map<String, Json>, options: &'s Flattening) -> Self {
+        Flattener {
+            properties,
+            options,
+            key_text: String::with_capacity(256),
+            keys: Vec::with_capacity(32),
+            values: Vec::with_capacity(512),
+            parents: Vec::new(),
+            may_collide: options.separator.is_empty(),
+        }
+    }
+
+    /// Appends the flattened key of `name` under `prefix` to `key_text`; returns its range.
+    fn key(&mut self, prefix: &str, name: &str) -> Range<usize> {
+        let sep = self.options.separator.as_str();
+        if !self.may_collide && name.contains(sep) {
+            self.may_collide = true;
+        }
+        let start = self.key_text.len();
+        let length = prefix.len() + if prefix.is_empty() { 0 } else { sep.len() } + name.len();
+        if length < self.options.max_key_length {
+            if !prefix.is_empty() {
+                self.key_text.push_str(prefix);
+                self.key_text.push_str(sep);
+            }
+            self.key_text.push_str(name);
+        } else {
+            let parents: Vec<String> = self.parents.iter().map(|p| p.to_string()).collect();
+            let key = flatten_key(name, &parents, self.options);
+            self.key_text.push_str(&key);
+        }
+        start..self.key_text.len()
+    }
+
+    /// Whether a nested object under `key` is flattened further (the SDK's rule: below the
+    /// depth limit and not a property of the flattened schema).
+    fn descends(&self, key: &Range<usize>, level: usize) -> bool {
+        level < self.options.max_level && !self.properties.contains_key(&self.key_text[key.clone()])
+    }
+
+    fn object(
+        &mut self,
+        entries: Vec<(Cow<'a, str>, Slot<'a>)>,
+        prefix: &str,
+        level: usize,
+    ) -> Result<(), String> {
+        for (name, slot) in entries {
+            let key = self.key(prefix, &name);
+            let start = self.values.len();
+            match slot {
+                Slot::Raw(raw) if raw.starts_with('{') && self.descends(&key, level) => {
+                    let members = split_object(raw)?;
+                    let prefix = self.key_text[key.clone()].to_string();
+                    self.key_text.truncate(key.start);
+                    self.parents.push(name);
+                    let children = members
+                        .into_iter()
+                        .map(|(k, v)| (k, Slot::Raw(v)))
+                        .collect();
+                    self.object(children, &prefix, level + 1)?;
+                    self.parents.pop();
+                    continue;
+                }
+                Slot::Raw(raw) if raw.starts_with(['{', '[']) => {
+                    if !write_compact_as_string(raw, &mut self.values) {
+                        let value = smelt_pyexpr::parse_json(raw)
+                            .map_err(|e| format!("property '{name}' is not valid JSON: {e}"))?;
+                        self.json_string(&value)?;
+                    }
+                }
+                Slot::Raw(raw) => self.values.extend_from_slice(raw.as_bytes()),
+                Slot::Computed(Value::Dict(dict)) if self.descends(&key, level) => {
+                    let prefix = self.key_text[key.clone()].to_string();
+                    self.key_text.truncate(key.start);
+                    self.parents.push(name);
+                    let children = dict
+                        .iter()
+                        .map(|(k, v)| {
+                            let name = match k {
+                                Value::Str(s) => Cow::Owned(s.to_string()),
+                                other => Cow::Owned(other.py_str()),
+                            };
+                            (name, Slot::Computed(v.clone()))
+                        })
+                        .collect();
+                    self.object(children, &prefix, level + 1)?;
+                    self.parents.pop();
+                    continue;
+                }
+                Slot::Computed(value @ (Value::Dict(_) | Value::List(_) | Value::Tuple(_))) => {
+                    self.json_string(&value)?
+                }
+                Slot::Computed(value) => write_slot(&Slot::Computed(value), &mut self.values)?,
+            }
+            let end = self.values.len();
+            self.keys.push((key, start..end));
+        }
+        Ok(())
+    }
+
+    /// Writes `value` as compact JSON inside a JSON string.
+    fn json_string(&mut self, value: &Value) -> Result<(), String> {
+        let mut text = Vec::new();
+        smelt_pyexpr::write_json(value, &mut text).map_err(|e| e.to_string())?;
+        let text = String::from_utf8(text).map_err(|e| e.to_string())?;
+        write_json_str(&text, &mut self.values);
+        Ok(())
+    }
+
+    fn write(mut self, out: &mut Vec<u8>) {
+        if self.may_collide {
+            let mut i = 0;
+            while i < self.keys.len() {
+                let text = &self.key_text[self.keys[i].0.clone()];
+                let first = self.keys[..i]
+                    .iter()
+                    .position(|(k, _)| &self.key_text[k.clone()] == text);
+                match first {
+                    Some(first) => {
+                        let value = self.keys[i].1.clone();
+                        self.keys[first].1 = value;
+                        self.keys.remove(i);
+                    }
+                    None => i += 1,
+                }
+            }
+        }
+        out.push(b'{');
+        for (i, (key, value)) in self.keys.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_key(&self.key_text[key.clone()], out);
+            out.extend_from_slice(&self.values[value.clone()]);
+        }
+        out.push(b'}');
+    }
+}
+
+/// Writes `text` as a JSON string literal (fast path: nothing to escape).
+fn write_json_str(text: &str, out: &mut Vec<u8>) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
