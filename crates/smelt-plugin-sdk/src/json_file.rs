@@ -89,16 +89,7 @@ pub fn load_config(args: &SingerArgs) -> Result<Map<String, Value>, JsonFileErro
 }
 
 /// "an object", "a string", ... for error messages about JSON values.
-pub fn json_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use smelt_singer::json_value::json_type_name;
 
 #[cfg(test)]
 mod tests {

@@ -4,3 +4,4 @@
 pub mod catalog;
 pub mod classify;
 pub mod framer;
+pub mod json_value;

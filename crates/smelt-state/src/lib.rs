@@ -32,14 +32,4 @@ pub use state_id::{state_id, validate_state_id, MAX_STATE_ID_BYTES, STATE_ID_DEL
 pub use strategy::StateStrategy;
 
 /// Names the kind of a JSON value for error messages ("an array", "a string", ...).
-pub(crate) fn json_kind(value: &serde_json::Value) -> &'static str {
-    use serde_json::Value;
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(crate) use smelt_singer::json_value::json_type_name as json_kind;

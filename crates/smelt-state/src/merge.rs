@@ -44,20 +44,8 @@ fn merge_maps(base: &mut Map<String, Value>, overlay: &Map<String, Value>) {
     }
 }
 
-/// Python truthiness of a JSON value: `null`, `false`, `0`, `""`, `[]` and `{}` are falsy.
-///
-/// Meltano decides "is there any state?" with Python's `if state:`; we mirror that so the
-/// same documents count as empty in both tools.
-pub fn is_truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
+/// Python truthiness, shared with the catalog rules (Meltano's `if state:`).
+pub use smelt_singer::json_value::is_truthy;
 
 #[cfg(test)]
 mod tests {
@@ -129,30 +117,5 @@ mod tests {
         let base = json!({"a": {"b": 1}});
         assert_eq!(merge_values(&base, &json!({})), base);
         assert_eq!(merge_values(&base, &json!({"a": {}})), base);
-    }
-
-    #[test]
-    fn truthiness_matches_python() {
-        for falsy in [
-            json!(null),
-            json!(false),
-            json!(0),
-            json!(0.0),
-            json!(""),
-            json!([]),
-            json!({}),
-        ] {
-            assert!(!is_truthy(&falsy), "{falsy} should be falsy");
-        }
-        for truthy in [
-            json!(true),
-            json!(1),
-            json!(-0.5),
-            json!("x"),
-            json!([0]),
-            json!({"a": null}),
-        ] {
-            assert!(is_truthy(&truthy), "{truthy} should be truthy");
-        }
     }
 }

@@ -1,7 +1,5 @@
 //! Why catalog rules could not be applied, worded for the person who has to fix it.
 
-use serde_json::Value;
-
 /// Where a catalog problem should be fixed; appended to catalog errors.
 const CATALOG_HINT: &str =
     "check the tap's --discover output, or the file named by the extractor's `catalog` extra";
@@ -52,16 +50,7 @@ pub enum CatalogError {
 }
 
 /// Names the kind of a JSON value for error messages ("an array", "a string", ...).
-pub(crate) fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(crate) use crate::json_value::json_type_name as kind_of;
 
 #[cfg(test)]
 mod tests {
@@ -90,7 +79,7 @@ mod tests {
 
     #[test]
     fn kinds_are_named() {
-        assert_eq!(kind_of(&Value::Null), "null");
+        assert_eq!(kind_of(&serde_json::Value::Null), "null");
         assert_eq!(kind_of(&serde_json::json!([])), "an array");
         assert_eq!(kind_of(&serde_json::json!("x")), "a string");
     }

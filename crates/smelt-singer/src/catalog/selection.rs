@@ -63,7 +63,11 @@ impl SelectionType {
         }
         match metadata.get("selected") {
             Some(Value::Bool(true)) => SelectionType::Selected,
-            None | Some(Value::Null) if metadata.get("selected-by-default").is_some_and(truthy) => {
+            None | Some(Value::Null)
+                if metadata
+                    .get("selected-by-default")
+                    .is_some_and(crate::json_value::is_truthy) =>
+            {
                 SelectionType::Selected
             }
             _ => SelectionType::Excluded,
@@ -74,18 +78,6 @@ impl SelectionType {
 impl fmt::Display for SelectionType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Python's truthiness, which Meltano applies to `selected-by-default`.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
     }
 }
 
