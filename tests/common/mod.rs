@@ -436,3 +436,50 @@ pub fn install_cache_env() -> Vec<(&'static str, String)> {
         ("UV_CACHE_DIR", tmp.join("uv-cache").display().to_string()),
     ]
 }
+
+// ---------------------------------------------------------------------------------------------
+// Singer output compared as JSON, numbers as written.
+
+/// The prefix of a number token turned into a string by [`json_numbers_as_text`].
+pub const NUMBER_MARK: &str = "\u{0}number:";
+
+/// Parses one JSON text with every number token outside strings replaced by a string holding
+/// the token's text (prefixed by [`NUMBER_MARK`]), so parsed values compare numbers as written:
+/// `1640995200.0` != `1640995200`, and `0.3` != `0.30000000000000004`. Object key order is
+/// not significant in the result's equality.
+pub fn json_numbers_as_text(line: &str) -> Result<serde_json::Value, serde_json::Error> {
+    let mut out = String::with_capacity(line.len() + 32);
+    let mut chars = line.chars().peekable();
+    let (mut in_string, mut escaped) = (false, false);
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if c == '-' || c.is_ascii_digit() {
+            let mut token = String::from(c);
+            while let Some(&d) = chars.peek() {
+                if d.is_ascii_digit() || matches!(d, '.' | 'e' | 'E' | '+' | '-') {
+                    token.push(d);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            out.push_str("\"\\u0000number:");
+            out.push_str(&token);
+            out.push('"');
+        } else {
+            out.push(c);
+        }
+    }
+    serde_json::from_str(&out)
+}
