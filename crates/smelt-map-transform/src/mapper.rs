@@ -15,7 +15,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::MapperConfig;
 use crate::error::MapError;
-use crate::raw::{as_str, split_object, Member};
+use crate::raw::{as_str, split_message, split_object, Member};
 use crate::record::{write_mapped, RecordError};
 use crate::stream_map::{build_maps, MapKind, StreamMap};
 
@@ -168,7 +168,7 @@ struct StreamState {
 
 impl Mapper<'_> {
     fn message(&mut self, text: &str) -> Result<(), Problem> {
-        let members = split_object(text)
+        let (members, record) = split_message(text, "record")
             .map_err(|e| Problem::Input(format!("not a JSON Singer message: {e}")))?;
         let envelope = Envelope::from_members(&members);
         let kind = envelope
@@ -177,7 +177,7 @@ impl Mapper<'_> {
             .ok_or_else(|| Problem::Input("Singer message without a \"type\"".to_string()))?;
         match kind.as_ref() {
             "SCHEMA" => self.schema(&envelope),
-            "RECORD" => self.record(text, &envelope),
+            "RECORD" => self.record(text, &envelope, record),
             "ACTIVATE_VERSION" => self.activate_version(text, &envelope),
             "BATCH" => self.batch(text, &envelope),
             _ => {
@@ -209,9 +209,11 @@ impl Mapper<'_> {
         {
             None => Some(Vec::new()),
             Some(Ok(keys)) => Some(keys),
-            Some(Err(_)) => return Err(Problem::Input(format!(
+            Some(Err(_)) => {
+                return Err(Problem::Input(format!(
                 "SCHEMA for stream '{stream}': \"key_properties\" must be a list of property names"
-            ))),
+            )))
+            }
         };
         let bookmark_properties = match envelope.bookmark_properties {
             None => None,
@@ -254,7 +256,12 @@ impl Mapper<'_> {
         Ok(())
     }
 
-    fn record(&mut self, text: &str, envelope: &Envelope) -> Result<(), Problem> {
+    fn record<'t>(
+        &mut self,
+        text: &'t str,
+        envelope: &Envelope<'t>,
+        mut members: Option<Vec<Member<'t>>>,
+    ) -> Result<(), Problem> {
         let stream = stream_name(envelope, "RECORD")?;
         let raw = envelope.record.ok_or_else(|| {
             Problem::Input(format!("RECORD for stream '{stream}' without a \"record\""))
@@ -269,7 +276,6 @@ impl Mapper<'_> {
                 return Ok(());
             }
         }
-        let mut members: Option<Vec<Member>> = None;
         for map in &state.maps {
             if matches!(map.kind, MapKind::Remove) {
                 continue;

@@ -13,16 +13,42 @@ pub(crate) type Member<'a> = (Cow<'a, str>, &'a str);
 
 /// Splits the JSON object `text` (surrounding whitespace allowed) into its members, in order.
 pub(crate) fn split_object(text: &str) -> Result<Vec<Member<'_>>, String> {
+    let (members, end_at, _) = split_from(text, skip_ws(text.as_bytes(), 0), None)?;
+    end(text.as_bytes(), end_at)?;
+    Ok(members)
+}
+
+/// A Singer message split into its members, with the object under `nested` (the `record` of
+/// a RECORD) split in the same pass, so the record's bytes are scanned once.
+pub(crate) type SplitMessage<'a> = (Vec<Member<'a>>, Option<Vec<Member<'a>>>);
+
+/// Splits a Singer message line, and the object value of member `nested` with it.
+pub(crate) fn split_message<'a>(text: &'a str, nested: &str) -> Result<SplitMessage<'a>, String> {
+    let (members, end_at, inner) = split_from(text, skip_ws(text.as_bytes(), 0), Some(nested))?;
+    end(text.as_bytes(), end_at)?;
+    Ok((members, inner))
+}
+
+/// An object's members, the index just past it, and the nested object's members.
+type SplitAt<'a> = (Vec<Member<'a>>, usize, Option<Vec<Member<'a>>>);
+
+/// Splits the object starting at byte `i`; returns its members, the index just past it, and
+/// the members of the object value of `nested`, split on the way.
+fn split_from<'a>(
+    text: &'a str,
+    mut i: usize,
+    nested: Option<&str>,
+) -> Result<SplitAt<'a>, String> {
     let bytes = text.as_bytes();
-    let mut i = skip_ws(bytes, 0);
     if bytes.get(i) != Some(&b'{') {
         return Err("expected a JSON object".to_string());
     }
     i += 1;
     let mut members = Vec::with_capacity(16);
+    let mut inner = None;
     i = skip_ws(bytes, i);
     if bytes.get(i) == Some(&b'}') {
-        return end(bytes, i + 1).map(|()| members);
+        return Ok((members, i + 1, inner));
     }
     loop {
         if bytes.get(i) != Some(&b'"') {
@@ -35,12 +61,18 @@ pub(crate) fn split_object(text: &str) -> Result<Vec<Member<'_>>, String> {
             return Err(format!("expected ':' at byte {i}"));
         }
         i = skip_ws(bytes, i + 1);
-        let value_end = value_end(bytes, i)?;
+        let value_end = if nested.is_some_and(|n| key == n) && bytes.get(i) == Some(&b'{') {
+            let (object, object_end, _) = split_from(text, i, None)?;
+            inner = Some(object);
+            object_end
+        } else {
+            value_end(bytes, i)?
+        };
         members.push((key, &text[i..value_end]));
         i = skip_ws(bytes, value_end);
         match bytes.get(i) {
             Some(b',') => i = skip_ws(bytes, i + 1),
-            Some(b'}') => return end(bytes, i + 1).map(|()| members),
+            Some(b'}') => return Ok((members, i + 1, inner)),
             _ => return Err(format!("expected ',' or '}}' at byte {i}")),
         }
     }
@@ -62,18 +94,16 @@ fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The index just past the string starting (at its quote) at `start`.
+/// The index just past the string starting (at its quote) at `start`. A plain loop: Singer
+/// strings are short, where a vectorised search costs more than it saves.
 fn string_end(bytes: &[u8], start: usize) -> Result<usize, String> {
     let mut i = start + 1;
-    while let Some(offset) = memchr::memchr2(b'"', b'\\', &bytes[i..]) {
-        i += offset;
-        if bytes[i] == b'"' {
-            return Ok(i + 1);
-        }
-        // A backslash: skip it and the character it escapes.
-        i += 2;
-        if i > bytes.len() {
-            break;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => return Ok(i + 1),
+            // A backslash: skip it and the character it escapes.
+            b'\\' => i += 2,
+            _ => i += 1,
         }
     }
     Err(format!("unterminated string starting at byte {start}"))
@@ -88,19 +118,17 @@ fn value_end(bytes: &[u8], start: usize) -> Result<usize, String> {
             let close = if open == b'{' { b'}' } else { b']' };
             let mut depth = 0usize;
             let mut i = start;
-            while let Some(offset) = memchr::memchr3(b'"', open, close, &bytes[i..]) {
-                i += offset;
-                match bytes[i] {
-                    b'"' => {
-                        i = string_end(bytes, i)?;
-                        continue;
-                    }
-                    b if b == open => depth += 1,
-                    _ => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Ok(i + 1);
-                        }
+            while let Some(&b) = bytes.get(i) {
+                if b == b'"' {
+                    i = string_end(bytes, i)?;
+                    continue;
+                }
+                if b == open {
+                    depth += 1;
+                } else if b == close {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(i + 1);
                     }
                 }
                 i += 1;
@@ -201,6 +229,26 @@ mod tests {
             ]
         );
         assert!(split_object("{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_message_splits_its_record_in_the_same_pass() {
+        let (members, record) = split_message(
+            r#"{"type":"RECORD","record":{"a":1,"b":[2]},"x":null}"#,
+            "record",
+        )
+        .unwrap();
+        assert_eq!(members[1], (Cow::Borrowed("record"), r#"{"a":1,"b":[2]}"#));
+        let record = record.unwrap();
+        assert_eq!(
+            record,
+            [(Cow::Borrowed("a"), "1"), (Cow::Borrowed("b"), "[2]")]
+        );
+        assert!(split_message(r#"{"record":{"a":}}"#, "record").is_err());
+        assert_eq!(
+            split_message(r#"{"record":"x"}"#, "record").unwrap().1,
+            None
+        );
     }
 
     #[test]
