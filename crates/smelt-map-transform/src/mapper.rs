@@ -413,3 +413,164 @@ fn maps_of<'s>(
         .get(stream)
         .ok_or_else(|| Problem::Input(format!("{kind} for stream '{stream}' before its SCHEMA")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(config: Json, input: &str) -> Result<String, MapError> {
+        let config = MapperConfig::from_json(config.as_object().unwrap())?;
+        let mut out = Vec::new();
+        map_stream(&config, &mut input.as_bytes(), &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    const SCHEMA: &str = r#"{"type":"SCHEMA","stream":"s","schema":{"type":"object","properties":{"id":{"type":"integer"},"email":{"type":"string"},"n":{"type":["number","null"]}}},"key_properties":["id"]}"#;
+
+    #[test]
+    fn state_and_unknown_messages_pass_through_unchanged() {
+        let input = format!("{SCHEMA}\n{{\"type\": \"STATE\", \"value\": {{\"a\": 1}}}}\n{{\"type\":\"CUSTOM\",\"x\":1}}\n");
+        let out = run(json!({"stream_maps": {"s": {"__alias__": "t"}}}), &input).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[1], r#"{"type": "STATE", "value": {"a": 1}}"#);
+        assert_eq!(lines[2], r#"{"type":"CUSTOM","x":1}"#);
+    }
+
+    #[test]
+    fn computed_values_keep_python_semantics_and_untouched_values_their_text() {
+        let input = format!(
+            "{SCHEMA}\n{}\n",
+            r#"{"type":"RECORD","stream":"s","record":{"id":1,"email":"A@x.io","n":10.50}}"#
+        );
+        let out = run(
+            json!({"stream_maps": {"s": {"half": "id / 2", "twice": "n * 2", "low": "email.lower()"}}}),
+            &input,
+        )
+        .unwrap();
+        let record = out.lines().nth(1).unwrap();
+        assert_eq!(
+            record,
+            r#"{"type":"RECORD","stream":"s","record":{"id":1,"email":"A@x.io","n":10.50,"half":0.5,"twice":21.00,"low":"a@x.io"}}"#
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line_stream_property_and_column() {
+        let record = r#"{"type":"RECORD","stream":"s","record":{"id":1,"email":"a"}}"#;
+        let err = run(
+            json!({"stream_maps": {"s": {"x": "email + 1"}}}),
+            &format!("{SCHEMA}\n{record}\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("stream 's', property 'x': expression `email + 1` failed"),
+            "{err}"
+        );
+        assert!(err.contains("column"), "{err}");
+
+        let err = run(json!({}), &format!("{record}\n"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "input line 1: RECORD for stream 's' before its SCHEMA");
+
+        let err = run(json!({}), "{\"type\":\"RECORD\",\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("input line 1: not a JSON Singer message"),
+            "{err}"
+        );
+
+        let err = run(
+            json!({"stream_maps": {"s": {"id": null}}}),
+            &format!("{SCHEMA}\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("removes key property 'id'"), "{err}");
+
+        let err = run(
+            json!({"stream_maps": {"s": {"__key_properties__": ["nope"]}}}),
+            &format!("{SCHEMA}\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("property 'nope' is not in the mapped schema"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn batch_is_renamed_for_a_rename_and_refused_for_a_computing_map() {
+        let batch = r#"{"type":"BATCH","stream":"s","encoding":{"format":"jsonl"},"manifest":["file:///x"]}"#;
+        let input = format!("{SCHEMA}\n{batch}\n");
+        let out = run(json!({"stream_maps": {"s": {"__alias__": "t"}}}), &input).unwrap();
+        assert_eq!(
+            out.lines().nth(1).unwrap(),
+            r#"{"type":"BATCH","stream":"t","encoding":{"format":"jsonl"},"manifest":["file:///x"]}"#
+        );
+        let err = run(json!({"stream_maps": {"s": {"h": "md5(email)"}}}), &input)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot go through map 's'"), "{err}");
+    }
+
+    #[test]
+    fn a_changed_schema_rebuilds_the_maps() {
+        let second = SCHEMA.replace(
+            r#""n":{"type":["number","null"]}"#,
+            r#""n":{"type":["number","null"]},"m":{"type":"string"}"#,
+        );
+        let out = run(
+            json!({"stream_maps": {"s": {"c": "m"}}}),
+            &format!("{SCHEMA}\n{second}\n"),
+        )
+        .unwrap();
+        let schemas: Vec<Json> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            schemas[0]["schema"]["properties"]["c"],
+            json!({"type": ["string", "null"]})
+        );
+        assert_eq!(
+            schemas[1]["schema"]["properties"]["c"],
+            json!({"type": ["string", "null"]})
+        );
+        assert!(schemas[1]["schema"]["properties"]["m"].is_object());
+    }
+
+    #[test]
+    fn mangled_input_is_an_error_never_a_panic() {
+        let lines = [
+            SCHEMA,
+            r#"{"type":"RECORD","stream":"s","record":{"id":1,"email":"a","n":{"x":[1,{"y":"}"}]}}}"#,
+            r#"{"type":"STATE","value":{}}"#,
+        ];
+        let config = json!({"stream_maps": {"s": {"h": "md5(email)", "k": "str(n)"}}, "flattening_enabled": true, "flattening_max_depth": 3});
+        let mut seed = 7u64;
+        for _ in 0..3000 {
+            let mut text: Vec<u8> = lines.join("\n").into_bytes();
+            for _ in 0..3 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let at = (seed >> 33) as usize % text.len();
+                let byte = b"{}[]\":,\\ x1"[(seed >> 20) as usize % 11];
+                match seed % 3 {
+                    0 => text[at] = byte,
+                    1 => text.insert(at, byte),
+                    _ => {
+                        text.remove(at);
+                    }
+                }
+            }
+            let input = String::from_utf8_lossy(&text).into_owned();
+            let _ = run(config.clone(), &input);
+        }
+    }
+}
