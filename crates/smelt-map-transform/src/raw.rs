@@ -94,20 +94,39 @@ fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The index just past the string starting (at its quote) at `start`. A plain loop: Singer
-/// strings are short, where a vectorised search costs more than it saves.
+/// The index just past the string starting (at its quote) at `start`. A plain loop over a
+/// class table: Singer strings are short, where a vectorised search costs more than it saves.
 fn string_end(bytes: &[u8], start: usize) -> Result<usize, String> {
     let mut i = start + 1;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'"' => return Ok(i + 1),
+    while i < bytes.len() {
+        let b = bytes[i];
+        if CLASS[usize::from(b)] & STRING_STOP == 0 {
+            i += 1;
+        } else if b == b'"' {
+            return Ok(i + 1);
+        } else {
             // A backslash: skip it and the character it escapes.
-            b'\\' => i += 2,
-            _ => i += 1,
+            i += 2;
         }
     }
     Err(format!("unterminated string starting at byte {start}"))
 }
+
+/// Byte classes for the scanner.
+const STRING_STOP: u8 = 1;
+const SCALAR_STOP: u8 = 2;
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'"' as usize] = STRING_STOP;
+    table[b'\\' as usize] = STRING_STOP;
+    let mut i = 0;
+    let stops = b",}] \t\n\r";
+    while i < stops.len() {
+        table[stops[i] as usize] = SCALAR_STOP;
+        i += 1;
+    }
+    table
+};
 
 /// The index just past the value starting at `start`.
 fn value_end(bytes: &[u8], start: usize) -> Result<usize, String> {
@@ -118,7 +137,8 @@ fn value_end(bytes: &[u8], start: usize) -> Result<usize, String> {
             let close = if open == b'{' { b'}' } else { b']' };
             let mut depth = 0usize;
             let mut i = start;
-            while let Some(&b) = bytes.get(i) {
+            while i < bytes.len() {
+                let b = bytes[i];
                 if b == b'"' {
                     i = string_end(bytes, i)?;
                     continue;
@@ -137,10 +157,7 @@ fn value_end(bytes: &[u8], start: usize) -> Result<usize, String> {
         }
         Some(_) => {
             let mut i = start;
-            while let Some(&b) = bytes.get(i) {
-                if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
-                    break;
-                }
+            while i < bytes.len() && CLASS[usize::from(bytes[i])] & SCALAR_STOP == 0 {
                 i += 1;
             }
             if i == start {

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
-use std::ops::Range;
 
 use serde_json::{Map, Value as Json};
 use smelt_pyexpr::{EvalError, Expr, Value};
@@ -109,7 +108,9 @@ pub(crate) fn write_mapped(
                         )?;
                         match position {
                             Some(p) => result[p].1 = Slot::Computed(value),
-                            None => result.push((Cow::Owned(name.clone()), Slot::Computed(value))),
+                            None => {
+                                result.push((Cow::Borrowed(name.as_str()), Slot::Computed(value)))
+                            }
                         }
                     }
                 }
@@ -125,10 +126,11 @@ pub(crate) fn write_mapped(
             Some(Json::Object(p)) => p,
             _ => &Map::new(),
         };
-        let mut flat = Flattener::new(properties, &config.flattening);
+        let mut flat = Flattener::new(properties, &config.flattening, out);
+        flat.out.push(b'{');
         flat.object(std::mem::take(&mut result), "", 0)
             .map_err(RecordError::Input)?;
-        flat.write(out);
+        flat.finish();
     } else {
         out.push(b'{');
         for (i, (key, slot)) in result.iter().enumerate() {
@@ -159,63 +161,67 @@ fn write_slot(slot: &Slot<'_>, out: &mut Vec<u8>) -> Result<(), String> {
     }
 }
 
-/// Flattens a mapped record: keys and rendered values collected into two buffers, then
-/// written (after dropping duplicate keys the way a Python dict keeps the last value at the
-/// first position).
-pub(crate) struct Flattener<'s, 'a> {
+/// Flattens a mapped record straight into the output. Each written member's place is
+/// remembered; only when two paths can flatten to the same key (a name containing the
+/// separator) are the members rewritten, keeping the last value at the first position as a
+/// Python dict does.
+pub(crate) struct Flattener<'s, 'a, 'o> {
     properties: &'s Map<String, Json>,
     options: &'s Flattening,
-    /// Every flattened key's text, back to back.
-    key_text: String,
-    /// (key range in `key_text`, value range in `values`) per flattened property.
-    keys: Vec<(Range<usize>, Range<usize>)>,
-    /// Every rendered value, back to back.
-    values: Vec<u8>,
+    out: &'o mut Vec<u8>,
+    /// Where the object starts in `out` (its `{`).
+    start: usize,
+    /// Per written member: (key start, key end, value end) in `out`; the key is quoted.
+    members: Vec<(usize, usize, usize)>,
     /// The names above the current level (only read to abbreviate over-long keys).
     parents: Vec<Cow<'a, str>>,
-    /// Whether two paths can flatten to the same key (a name containing the separator).
+    /// Whether two paths can flatten to the same key.
     may_collide: bool,
 }
 
-impl<'s, 'a> Flattener<'s, 'a> {
-    fn new(properties: &'s Map<String, Json>, options: &'s Flattening) -> Self {
+impl<'s, 'a, 'o> Flattener<'s, 'a, 'o> {
+    fn new(
+        properties: &'s Map<String, Json>,
+        options: &'s Flattening,
+        out: &'o mut Vec<u8>,
+    ) -> Self {
+        let start = out.len();
         Flattener {
             properties,
             options,
-            key_text: String::with_capacity(256),
-            keys: Vec::with_capacity(32),
-            values: Vec::with_capacity(512),
+            out,
+            start,
+            members: Vec::with_capacity(32),
             parents: Vec::new(),
             may_collide: options.separator.is_empty(),
         }
     }
 
-    /// Appends the flattened key of `name` under `prefix` to `key_text`; returns its range.
-    fn key(&mut self, prefix: &str, name: &str) -> Range<usize> {
+    /// The flattened key of `name` under `prefix`.
+    fn key(&mut self, prefix: &str, name: &str) -> Cow<'_, str> {
         let sep = self.options.separator.as_str();
-        if !self.may_collide && name.contains(sep) {
+        if !self.may_collide && has_separator(name, sep) {
             self.may_collide = true;
         }
-        let start = self.key_text.len();
         let length = prefix.len() + if prefix.is_empty() { 0 } else { sep.len() } + name.len();
-        if length < self.options.max_key_length {
-            if !prefix.is_empty() {
-                self.key_text.push_str(prefix);
-                self.key_text.push_str(sep);
-            }
-            self.key_text.push_str(name);
-        } else {
+        if length >= self.options.max_key_length {
             let parents: Vec<String> = self.parents.iter().map(|p| p.to_string()).collect();
-            let key = flatten_key(name, &parents, self.options);
-            self.key_text.push_str(&key);
+            return Cow::Owned(flatten_key(name, &parents, self.options));
         }
-        start..self.key_text.len()
+        if prefix.is_empty() {
+            return Cow::Owned(name.to_string());
+        }
+        let mut key = String::with_capacity(length);
+        key.push_str(prefix);
+        key.push_str(sep);
+        key.push_str(name);
+        Cow::Owned(key)
     }
 
     /// Whether a nested object under `key` is flattened further (the SDK's rule: below the
     /// depth limit and not a property of the flattened schema).
-    fn descends(&self, key: &Range<usize>, level: usize) -> bool {
-        level < self.options.max_level && !self.properties.contains_key(&self.key_text[key.clone()])
+    fn descends(&self, key: &str, level: usize) -> bool {
+        level < self.options.max_level && !self.properties.contains_key(key)
     }
 
     fn object(
@@ -225,33 +231,27 @@ impl<'s, 'a> Flattener<'s, 'a> {
         level: usize,
     ) -> Result<(), String> {
         for (name, slot) in entries {
-            let key = self.key(prefix, &name);
-            let start = self.values.len();
+            let key = if prefix.is_empty() && name.len() < self.options.max_key_length {
+                if !self.may_collide && has_separator(&name, &self.options.separator) {
+                    self.may_collide = true;
+                }
+                name.clone()
+            } else {
+                Cow::Owned(self.key(prefix, &name).into_owned())
+            };
             match slot {
                 Slot::Raw(raw) if raw.starts_with('{') && self.descends(&key, level) => {
                     let members = split_object(raw)?;
-                    let prefix = self.key_text[key.clone()].to_string();
-                    self.key_text.truncate(key.start);
                     self.parents.push(name);
                     let children = members
                         .into_iter()
                         .map(|(k, v)| (k, Slot::Raw(v)))
                         .collect();
-                    self.object(children, &prefix, level + 1)?;
+                    self.object(children, &key, level + 1)?;
                     self.parents.pop();
                     continue;
                 }
-                Slot::Raw(raw) if raw.starts_with(['{', '[']) => {
-                    if !write_compact_as_string(raw, &mut self.values) {
-                        let value = smelt_pyexpr::parse_json(raw)
-                            .map_err(|e| format!("property '{name}' is not valid JSON: {e}"))?;
-                        self.json_string(&value)?;
-                    }
-                }
-                Slot::Raw(raw) => self.values.extend_from_slice(raw.as_bytes()),
                 Slot::Computed(Value::Dict(dict)) if self.descends(&key, level) => {
-                    let prefix = self.key_text[key.clone()].to_string();
-                    self.key_text.truncate(key.start);
                     self.parents.push(name);
                     let children = dict
                         .iter()
@@ -263,58 +263,82 @@ impl<'s, 'a> Flattener<'s, 'a> {
                             (name, Slot::Computed(v.clone()))
                         })
                         .collect();
-                    self.object(children, &prefix, level + 1)?;
+                    self.object(children, &key, level + 1)?;
                     self.parents.pop();
                     continue;
                 }
-                Slot::Computed(value @ (Value::Dict(_) | Value::List(_) | Value::Tuple(_))) => {
-                    self.json_string(&value)?
-                }
-                Slot::Computed(value) => write_slot(&Slot::Computed(value), &mut self.values)?,
+                _ => {}
             }
-            let end = self.values.len();
-            self.keys.push((key, start..end));
-        }
-        Ok(())
-    }
-
-    /// Writes `value` as compact JSON inside a JSON string.
-    fn json_string(&mut self, value: &Value) -> Result<(), String> {
-        let mut text = Vec::new();
-        smelt_pyexpr::write_json(value, &mut text).map_err(|e| e.to_string())?;
-        let text = String::from_utf8(text).map_err(|e| e.to_string())?;
-        write_json_str(&text, &mut self.values);
-        Ok(())
-    }
-
-    fn write(mut self, out: &mut Vec<u8>) {
-        if self.may_collide {
-            let mut i = 0;
-            while i < self.keys.len() {
-                let text = &self.key_text[self.keys[i].0.clone()];
-                let first = self.keys[..i]
-                    .iter()
-                    .position(|(k, _)| &self.key_text[k.clone()] == text);
-                match first {
-                    Some(first) => {
-                        let value = self.keys[i].1.clone();
-                        self.keys[first].1 = value;
-                        self.keys.remove(i);
+            if self.members.is_empty() {
+                // The `{` is already there.
+            } else {
+                self.out.push(b',');
+            }
+            let key_start = self.out.len();
+            write_json_str(&key, self.out);
+            let key_end = self.out.len();
+            self.out.push(b':');
+            match slot {
+                Slot::Raw(raw) if raw.starts_with(['{', '[']) => {
+                    if !write_compact_as_string(raw, self.out) {
+                        let value = smelt_pyexpr::parse_json(raw)
+                            .map_err(|e| format!("property '{name}' is not valid JSON: {e}"))?;
+                        json_string(&value, self.out)?;
                     }
-                    None => i += 1,
+                }
+                Slot::Raw(raw) => self.out.extend_from_slice(raw.as_bytes()),
+                Slot::Computed(value @ (Value::Dict(_) | Value::List(_) | Value::Tuple(_))) => {
+                    json_string(&value, self.out)?
+                }
+                Slot::Computed(value) => write_slot(&Slot::Computed(value), self.out)?,
+            }
+            self.members.push((key_start, key_end, self.out.len()));
+        }
+        Ok(())
+    }
+
+    /// Closes the object, first dropping duplicate keys when there can be any.
+    fn finish(self) {
+        if self.may_collide {
+            let written = self.out.split_off(self.start + 1);
+            let base = self.start + 1;
+            let mut kept: Vec<(&[u8], &[u8])> = Vec::with_capacity(self.members.len());
+            for &(key_start, key_end, value_end) in &self.members {
+                let key = &written[key_start - base..key_end - base];
+                let value = &written[key_end + 1 - base..value_end - base];
+                match kept.iter().position(|(k, _)| *k == key) {
+                    Some(first) => kept[first].1 = value,
+                    None => kept.push((key, value)),
                 }
             }
-        }
-        out.push(b'{');
-        for (i, (key, value)) in self.keys.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
+            for (i, (key, value)) in kept.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                self.out.extend_from_slice(key);
+                self.out.push(b':');
+                self.out.extend_from_slice(value);
             }
-            write_key(&self.key_text[key.clone()], out);
-            out.extend_from_slice(&self.values[value.clone()]);
         }
-        out.push(b'}');
+        self.out.push(b'}');
     }
+}
+
+/// Whether `name` contains the (non-empty) separator; a plain window scan, cheaper than a
+/// substring searcher on names this short.
+fn has_separator(name: &str, sep: &str) -> bool {
+    name.as_bytes()
+        .windows(sep.len())
+        .any(|w| w == sep.as_bytes())
+}
+
+/// Writes `value` as compact JSON inside a JSON string.
+fn json_string(value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
+    let mut text = Vec::new();
+    smelt_pyexpr::write_json(value, &mut text).map_err(|e| e.to_string())?;
+    let text = String::from_utf8(text).map_err(|e| e.to_string())?;
+    write_json_str(&text, out);
+    Ok(())
 }
 
 /// Writes `text` as a JSON string literal (fast path: nothing to escape).
