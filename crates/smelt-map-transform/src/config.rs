@@ -133,7 +133,13 @@ impl MapperConfig {
         let mut streams = Vec::new();
         let mut drop_unmapped = false;
         match config.get("stream_maps") {
-            None | Some(Json::Null) => {}
+            // As in meltano-map-transform: a mapper without maps is almost always a
+            // misspelt key, and passing everything through unmapped could leak what the
+            // maps were meant to drop.
+            None | Some(Json::Null) => return Err(MapError::Config(
+                "`stream_maps` is required (set it to {} to pass every stream through unchanged)"
+                    .to_string(),
+            )),
             Some(Json::Object(maps)) => {
                 for (key, def) in maps {
                     if key == ELSE {
@@ -467,10 +473,13 @@ mod tests {
 
     #[test]
     fn flattening_accepts_meltano_string_values() {
-        let c = config(json!({"flattening_enabled": "true", "flattening_max_depth": "1", "flattening_separator": "."})).unwrap();
+        let c = config(json!({"stream_maps": {}, "flattening_enabled": "true", "flattening_max_depth": "1", "flattening_separator": "."})).unwrap();
         assert!(c.flattening.active());
         assert_eq!(c.flattening.separator, ".");
-        let off = config(json!({"flattening_enabled": true, "flattening_max_depth": 0})).unwrap();
+        let off = config(
+            json!({"stream_maps": {}, "flattening_enabled": true, "flattening_max_depth": 0}),
+        )
+        .unwrap();
         assert!(!off.flattening.active());
     }
 }

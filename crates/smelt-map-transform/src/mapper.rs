@@ -470,12 +470,12 @@ mod tests {
         );
         assert!(err.contains("column"), "{err}");
 
-        let err = run(json!({}), &format!("{record}\n"))
+        let err = run(json!({"stream_maps": {}}), &format!("{record}\n"))
             .unwrap_err()
             .to_string();
         assert_eq!(err, "input line 1: RECORD for stream 's' before its SCHEMA");
 
-        let err = run(json!({}), "{\"type\":\"RECORD\",\n")
+        let err = run(json!({"stream_maps": {}}), "{\"type\":\"RECORD\",\n")
             .unwrap_err()
             .to_string();
         assert!(
@@ -542,6 +542,21 @@ mod tests {
             json!({"type": ["string", "null"]})
         );
         assert!(schemas[1]["schema"]["properties"]["m"].is_object());
+    }
+
+    #[test]
+    fn flattened_keys_that_repeat_keep_the_last_value_at_the_first_place() {
+        let schema = r#"{"type":"SCHEMA","stream":"s","schema":{"type":"object","properties":{"a__b":{"type":"string"},"z":{"type":"integer"}}},"key_properties":[]}"#;
+        let record =
+            r#"{"type":"RECORD","stream":"s","record":{"a__b":"x","z":1,"a":{"b":"y","c":[1,2]}}}"#;
+        let config =
+            json!({"stream_maps": {}, "flattening_enabled": true, "flattening_max_depth": 2});
+        let out = run(config, &format!("{schema}\n{record}\n")).unwrap();
+        // What meltano-map-transform 0.12.3 writes for the same input.
+        assert_eq!(
+            out.lines().nth(1).unwrap(),
+            r#"{"type":"RECORD","stream":"s","record":{"a__b":"y","z":1,"a__c":"[1,2]"}}"#
+        );
     }
 
     #[test]
