@@ -121,12 +121,23 @@ pub(crate) enum Kind {
         then: Box<Node>,
         other: Box<Node>,
     },
+    /// An f-string: literal text and (expression, format spec) fields, joined with `str()`.
+    FString(Vec<FPart>),
     Comp {
         kind: CompKind,
         elt: Box<Node>,
         value: Option<Box<Node>>,
         fors: Vec<CompFor>,
     },
+}
+
+/// A piece of a parsed f-string.
+#[derive(Debug)]
+pub(crate) enum FPart {
+    /// Literal text.
+    Lit(Rc<str>),
+    /// An expression and its format spec (empty: plain `str()`).
+    Field(Node, Rc<str>),
 }
 
 impl Node {
@@ -161,6 +172,14 @@ fn max_child_depth(kind: &Kind) -> u32 {
             .max(kw.iter().map(|(_, n)| d(n)).max().unwrap_or(0)),
         Kind::Cmp(a, rest) => d(a).max(rest.iter().map(|(_, n)| d(n)).max().unwrap_or(0)),
         Kind::IfElse { cond, then, other } => d(cond).max(d(then)).max(d(other)),
+        Kind::FString(parts) => parts
+            .iter()
+            .map(|p| match p {
+                FPart::Lit(_) => 0,
+                FPart::Field(n, _) => d(n),
+            })
+            .max()
+            .unwrap_or(0),
         Kind::Comp {
             elt, value, fors, ..
         } => {

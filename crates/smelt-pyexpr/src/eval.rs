@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use indexmap::IndexSet;
 
-use crate::ast::{CompFor, CompKind, Kind, Node, Target};
+use crate::ast::{CompFor, CompKind, FPart, Kind, Node, Target};
 use crate::builtins::Builtin;
 use crate::call::{self, Args};
 use crate::error::{EvalError, EvalErrorKind, FResult, Fail};
@@ -60,6 +60,24 @@ pub(crate) fn eval(node: &Node, cx: &mut Ctx) -> EResult {
             kind: EvalErrorKind::NameNotDefined(n.to_string()),
         }),
         Kind::List(items) => Ok(Value::list(eval_all(items, cx)?)),
+        Kind::FString(parts) => {
+            // simpleeval joins `str()` of each piece; a spec goes through `format()`.
+            let mut out = String::new();
+            for part in parts {
+                match part {
+                    FPart::Lit(text) => out.push_str(text),
+                    FPart::Field(inner, spec) => {
+                        let value = eval(inner, cx)?;
+                        if spec.is_empty() {
+                            out.push_str(&value.py_str());
+                        } else {
+                            out.push_str(&at(inner, crate::format::format_value(&value, spec))?);
+                        }
+                    }
+                }
+            }
+            Ok(Value::str(&out))
+        }
         Kind::Tuple(items) => Ok(Value::Tuple(Rc::new(eval_all(items, cx)?))),
         Kind::Set(_)
         | Kind::Dict(_)

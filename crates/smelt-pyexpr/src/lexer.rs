@@ -10,8 +10,25 @@ pub(crate) enum Tok {
     Int(i64),
     Float(f64),
     Str(String),
+    /// An f-string: literal text and `{expression[!conversion][:spec]}` pieces.
+    FStr(Vec<FPiece>),
     Op(&'static str),
     End,
+}
+
+/// A piece of an f-string.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FPiece {
+    /// Text, with `{{` / `}}` already turned into braces.
+    Lit(String),
+    /// A replacement field: the expression's source, its column in the whole expression and
+    /// the format spec after `:` (empty when none). A `!r`/`!s`/`!a` conversion is read and
+    /// ignored, as simpleeval ignores it.
+    Field {
+        source: String,
+        col: usize,
+        spec: String,
+    },
 }
 
 /// A token and the column where it starts.
@@ -80,7 +97,13 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
                         return Err(err(col, "bytes literals are not supported"));
                     }
                     if lower.contains('f') {
-                        return Err(err(col, "f-strings are not supported"));
+                        let (text, next) = string(&chars, i, q, lower.contains('r'))?;
+                        toks.push(Token {
+                            tok: Tok::FStr(fstring_pieces(&text, col + word.len() + 1)?),
+                            col,
+                        });
+                        i = next;
+                        continue;
                     }
                     let (s, next) = string(&chars, i, q, lower.contains('r'))?;
                     toks.push(Token {
@@ -208,6 +231,93 @@ fn number(chars: &[char], start: usize) -> Result<(Tok, usize), ParseError> {
         .parse()
         .map_err(|_| err(col, "integer literal too large"))?;
     Ok((Tok::Int(v), i))
+}
+
+/// Splits an f-string's text (escapes already applied) into literal text and replacement
+/// fields. `col` is the column of the text's first character, for error messages.
+fn fstring_pieces(text: &str, col: usize) -> Result<Vec<FPiece>, ParseError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '}' {
+            if chars.get(i + 1) == Some(&'}') {
+                lit.push('}');
+                i += 2;
+                continue;
+            }
+            return Err(err(col + i, "f-string: single '}' is not allowed"));
+        }
+        if c != '{' {
+            lit.push(c);
+            i += 1;
+            continue;
+        }
+        if chars.get(i + 1) == Some(&'{') {
+            lit.push('{');
+            i += 2;
+            continue;
+        }
+        // A field: up to the matching `}`, outside nested brackets and strings.
+        let start = i + 1;
+        let (mut depth, mut quote, mut j) = (0usize, None::<char>, start);
+        let (mut conversion_at, mut spec_at) = (None, None);
+        while j < chars.len() {
+            let d = chars[j];
+            match quote {
+                Some(q) if d == q => quote = None,
+                Some(_) => {}
+                None => match d {
+                    '\'' | '"' => quote = Some(d),
+                    '(' | '[' | '{' => depth += 1,
+                    ')' | ']' => depth = depth.saturating_sub(1),
+                    '}' if depth > 0 => depth -= 1,
+                    '}' => break,
+                    '!' if depth == 0 && spec_at.is_none() && chars.get(j + 1) != Some(&'=') => {
+                        conversion_at.get_or_insert(j);
+                    }
+                    ':' if depth == 0 && spec_at.is_none() => spec_at = Some(j),
+                    _ => {}
+                },
+            }
+            j += 1;
+        }
+        if j >= chars.len() {
+            return Err(err(col + i, "f-string: expecting '}'"));
+        }
+        let source_end = conversion_at.or(spec_at).unwrap_or(j);
+        let source: String = chars[start..source_end].iter().collect();
+        if source.trim().is_empty() {
+            return Err(err(col + i, "f-string: empty expression not allowed"));
+        }
+        if let Some(at) = conversion_at {
+            let conversion: String = chars[at + 1..spec_at.unwrap_or(j)].iter().collect();
+            if !matches!(conversion.as_str(), "r" | "s" | "a") {
+                return Err(err(
+                    col + at,
+                    "f-string: invalid conversion character: expected 's', 'r', or 'a'",
+                ));
+            }
+        }
+        let spec: String = spec_at
+            .map(|at| chars[at + 1..j].iter().collect())
+            .unwrap_or_default();
+        if !lit.is_empty() {
+            pieces.push(FPiece::Lit(std::mem::take(&mut lit)));
+        }
+        pieces.push(FPiece::Field {
+            source,
+            col: col + start,
+            spec,
+        });
+        i = j + 1;
+    }
+    if !lit.is_empty() {
+        pieces.push(FPiece::Lit(lit));
+    }
+    Ok(pieces)
 }
 
 /// Reads a string literal starting at its opening quote; returns the text and the next index.

@@ -15,7 +15,14 @@
 //! - unknown names say "name 'x' is not defined" (simpleeval: "'x' is not defined for
 //!   expression ..."), unknown attributes say "'str' object has no attribute 'x'";
 //! - JSON numbers in exponent form are kept as their value, not their text (`1.5E+2` is
-//!   written back as `150`), and numbers beyond rust_decimal's 28 digits become floats.
+//!   written back as `150`), and numbers beyond rust_decimal's 28 digits become floats;
+//! - `Decimal` results keep rust_decimal's scale (`10.50 / 4` is `2.6250`, Python `2.625`);
+//!   the value is the same;
+//! - `str.casefold`/`title`/`capitalize` use Rust's Unicode case mappings (Python's special
+//!   cases such as `ß` → `ss` in `casefold` are not applied), and `int()` reads ASCII digits only.
+//!
+//! f-strings work as in simpleeval: fields are `str()`-ed or formatted with their spec, and a
+//! `!r`/`!s`/`!a` conversion is ignored.
 
 #![warn(missing_docs)]
 

@@ -1,12 +1,12 @@
 //! Recursive-descent parser from tokens to the [`Node`] tree, following Python's expression
 //! grammar (precedence from `if-else` down to atoms). Statements, assignments, lambda and
-//! f-strings are rejected with a [`ParseError`].
+//! f-strings are parsed into their literal text and fields (each field is an expression).
 
 use std::rc::Rc;
 
-use crate::ast::{BinOp, CmpOp, CompFor, CompKind, Kind, Node, Target, UnOp};
+use crate::ast::{BinOp, CmpOp, CompFor, CompKind, FPart, Kind, Node, Target, UnOp};
 use crate::error::ParseError;
-use crate::lexer::{tokenize, Tok, Token};
+use crate::lexer::{tokenize, FPiece, Tok, Token};
 use crate::value::Value;
 
 /// Deepest recursion of the parser (nested brackets, unary chains).
@@ -508,6 +508,45 @@ impl Parser {
         }
     }
 
+    /// Adjacent string and f-string literals, concatenated as Python does.
+    fn strings(&mut self, col: usize) -> PResult {
+        let mut parts: Vec<FPart> = Vec::new();
+        let mut text = String::new();
+        let mut formatted = false;
+        loop {
+            match self.peek().clone() {
+                Tok::Str(s) => text.push_str(&s),
+                Tok::FStr(pieces) => {
+                    formatted = true;
+                    for piece in pieces {
+                        match piece {
+                            FPiece::Lit(s) => text.push_str(&s),
+                            FPiece::Field { source, col, spec } => {
+                                if !text.is_empty() {
+                                    parts.push(FPart::Lit(Rc::from(std::mem::take(&mut text))));
+                                }
+                                let node = parse(source.trim()).map_err(|e| ParseError {
+                                    column: col + e.column.saturating_sub(1),
+                                    message: format!("f-string: {}", e.message),
+                                })?;
+                                parts.push(FPart::Field(node, Rc::from(spec)));
+                            }
+                        }
+                    }
+                }
+                _ => break,
+            }
+            self.bump();
+        }
+        if !formatted {
+            return self.mk(col, Kind::Const(Value::str(&text)));
+        }
+        if !text.is_empty() {
+            parts.push(FPart::Lit(Rc::from(text)));
+        }
+        self.mk(col, Kind::FString(parts))
+    }
+
     fn atom(&mut self) -> PResult {
         let col = self.col();
         match self.peek().clone() {
@@ -519,15 +558,7 @@ impl Parser {
                 self.bump();
                 self.mk(col, Kind::Const(Value::Float(f)))
             }
-            Tok::Str(s) => {
-                let mut text = s;
-                self.bump();
-                while let Tok::Str(more) = self.peek() {
-                    text.push_str(more);
-                    self.bump();
-                }
-                self.mk(col, Kind::Const(Value::str(&text)))
-            }
+            Tok::Str(_) | Tok::FStr(_) => self.strings(col),
             Tok::Name(n) => {
                 let kind = match n.as_str() {
                     "None" => Kind::Const(Value::None),

@@ -693,6 +693,25 @@ const CASES: &[(&str, &str)] = &[
     (r#"'%s' % [1, 2]"#, r#"'[1, 2]'"#),
     (r#"'%5s|' % 'ab'"#, r#"'   ab|'"#),
     (r#"'%-8.3f|' % 2.5"#, r#"'2.500   |'"#),
+    // f-strings (simpleeval ignores a !r/!s/!a conversion).
+    (r#"f'{email}'"#, r#"'alice@example.com'"#),
+    (r#"f'{count:04d}'"#, r#"'0021'"#),
+    (r#"f'{name!r}'"#, r#"'tap-something'"#),
+    (r#"f'{count} items'"#, r#"'21 items'"#),
+    (r#"f'{{literal}} {count}'"#, r#"'{literal} 21'"#),
+    (r#"f'{f:.2f}'"#, r#"'2.50'"#),
+    (r#"f'{n}'"#, r#"'None'"#),
+    (r#"f'{user["id"]}-{count}'"#, r#"'1-21'"#),
+    (r#"f"{email.split('@')[0]}""#, r#"'alice'"#),
+    (r#"f'{count:>5}|'"#, r#"'   21|'"#),
+    (r#"'a' f'{count}' 'b'"#, r#"'a21b'"#),
+    (
+        r#"f'{user}'"#,
+        r#""{'id': 1, 'sub': {'num': 1, 'custom_obj': 'obj-hello'}, 'some_numbers': [Decimal('3.14'), Decimal('2.718')]}""#,
+    ),
+    (r#"f'{count + 1:,}'"#, r#"'22'"#),
+    (r#"f'{s!s:^20}'"#, r#"'    Hello, World    '"#),
+    (r#"f'{md5(email)[:8]}'"#, r#"'c160f8cc'"#),
 ];
 
 fn record() -> Dict {
