@@ -1,96 +1,25 @@
 //! Reaching the PostgreSQL server: parsing the URI, retrying while the server is not (yet)
 //! reachable, and saying what to check when we give up.
 
-use std::error::Error as _;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::error::SqlState;
-use tokio_postgres::Config;
+use smelt_pg::tokio_postgres::Config;
+use smelt_pg::{hosts_of, is_transient};
 
-use super::client::{PgCalls, PgClient, PgError};
+use super::client::{Bounds, PgCalls, PgClient, PgError, CONNECT_SETTING, STATEMENT_SETTING};
 use crate::uri::redact;
 use crate::{DbError, DbTimeouts, BUSY_TIMEOUT};
-
-/// Idle time before TCP keepalive probes start (libpq's default is the system's, often 2 h):
-/// a server host that vanished is noticed within about a minute even between statements.
-const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
-/// PostgreSQL's default port.
-const DEFAULT_PORT: u16 = 5432;
 
 /// Parse a `postgresql://` URI into a driver config and the password-free location used in
 /// every message (`postgresql://user@host:port/db`).
 pub(crate) fn parse(uri: &str) -> Result<(Config, String), DbError> {
-    let invalid = |reason: String| DbError::UnsupportedUri {
+    let config = smelt_pg::parse_uri(uri, "smelt").map_err(|reason| DbError::UnsupportedUri {
         uri: redact(uri),
         reason,
-    };
-    let mut config: Config = uri
-        .parse()
-        .map_err(|e: tokio_postgres::Error| invalid(describe(&e)))?;
-    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
-        return Err(invalid(
-            "it names no host (write postgresql://user@host:port/db)".to_string(),
-        ));
-    }
-    if config.get_ssl_mode() == SslMode::Require {
-        return Err(invalid(
-            "sslmode=require needs TLS, which smelt's PostgreSQL connection does not support \
-             yet (use sslmode=prefer or disable, on a trusted network)"
-                .to_string(),
-        ));
-    }
-    if config.get_keepalives_idle() > KEEPALIVE_IDLE {
-        config.keepalives_idle(KEEPALIVE_IDLE);
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("smelt");
-    }
-    let target = target(&config);
+    })?;
+    let target = smelt_pg::location(&config);
     Ok((config, target))
-}
-
-/// `postgresql://user@host:port[,host:port…]/db`, never with a password.
-fn target(config: &Config) -> String {
-    let ports = config.get_ports();
-    let port_of = |i: usize| {
-        ports
-            .get(i)
-            .or_else(|| ports.first())
-            .copied()
-            .unwrap_or(DEFAULT_PORT)
-    };
-    let hosts: Vec<String> = if config.get_hosts().is_empty() {
-        config
-            .get_hostaddrs()
-            .iter()
-            .enumerate()
-            .map(|(i, addr)| match addr {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]:{}", port_of(i)),
-                std::net::IpAddr::V4(v4) => format!("{v4}:{}", port_of(i)),
-            })
-            .collect()
-    } else {
-        config
-            .get_hosts()
-            .iter()
-            .enumerate()
-            .map(|(i, host)| match host {
-                Host::Tcp(name) if name.contains(':') => format!("[{name}]:{}", port_of(i)),
-                Host::Tcp(name) => format!("{name}:{}", port_of(i)),
-                Host::Unix(dir) => format!("{}:{}", dir.display(), port_of(i)),
-            })
-            .collect()
-    };
-    let user = config.get_user().unwrap_or("");
-    let db = config.get_dbname().unwrap_or(user);
-    let user = if user.is_empty() {
-        String::new()
-    } else {
-        format!("{user}@")
-    };
-    format!("postgresql://{user}{}/{db}", hosts.join(","))
 }
 
 /// Connect, retrying failures that may pass (refused, timed out, server starting) up to
@@ -133,7 +62,13 @@ pub(crate) fn connect(
             (Some(l), Some(left)) => Some(l.min(left)),
             (l, left) => l.or(left),
         };
-        match PgClient::connect(&config, limit, timeouts.round_trip()) {
+        let bounds = Bounds {
+            connect: limit,
+            round_trip: timeouts.round_trip(),
+            connect_setting: CONNECT_SETTING,
+            round_trip_setting: STATEMENT_SETTING,
+        };
+        match PgClient::connect(&config, bounds) {
             Ok(client) => break client,
             Err(e) => {
                 let out_of_time = timeouts
@@ -177,46 +112,16 @@ pub(crate) fn connect(
     Ok(client)
 }
 
-/// Whether a failed connection attempt may succeed if repeated: the network or the server's
-/// start-up, not a wrong password or a missing database.
-fn is_transient(e: &PgError) -> bool {
-    let e = match e {
-        PgError::TimedOut { .. } => return true,
-        PgError::Runtime(_) => return false,
-        PgError::Driver(e) => e,
-    };
-    if let Some(code) = e.code() {
-        return [
-            SqlState::CANNOT_CONNECT_NOW,
-            SqlState::TOO_MANY_CONNECTIONS,
-            SqlState::ADMIN_SHUTDOWN,
-            SqlState::CRASH_SHUTDOWN,
-        ]
-        .contains(code);
-    }
-    let mut source = e.source();
-    while let Some(cause) = source {
-        if cause.is::<std::io::Error>() {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
-}
-
 /// What to check, given why the connection failed.
 fn hint(e: &PgError, config: &Config, target: &str, timeouts: &DbTimeouts) -> String {
     let db = config.get_dbname().or(config.get_user()).unwrap_or("?");
     let user = config.get_user().unwrap_or("?");
     match e.code() {
-        Some(code) if *code == SqlState::INVALID_CATALOG_NAME => format!(
+        Some(_) if smelt_pg::is_unknown_database(e) => format!(
             "the database {db:?} does not exist; create it (e.g. `createdb {db}`) or fix the \
              database name in database_uri"
         ),
-        Some(code)
-            if *code == SqlState::INVALID_PASSWORD
-                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
-        {
+        Some(_) if smelt_pg::is_auth_failure(e) => {
             format!(
                 "check the user name ({user:?}) and password in database_uri (or \
                  MELTANO_DATABASE_URI) and the server's pg_hba.conf"
@@ -244,15 +149,6 @@ fn hint(e: &PgError, config: &Config, target: &str, timeouts: &DbTimeouts) -> St
     }
 }
 
-/// `host:port[,host:port…]` of a target.
-fn hosts_of(target: &str) -> &str {
-    let hosts = target
-        .trim_start_matches("postgresql://")
-        .rsplit_once('/')
-        .map_or(target, |(authority, _)| authority);
-    hosts.rsplit_once('@').map_or(hosts, |(_, h)| h)
-}
-
 /// How the retries were configured, for hints.
 fn retries(timeouts: &DbTimeouts) -> String {
     format!(
@@ -263,21 +159,10 @@ fn retries(timeouts: &DbTimeouts) -> String {
     )
 }
 
-/// The driver's error with its causes, on one line: its `Display` alone says only "db error".
-pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text.replace('\n', "; ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn target_names_user_hosts_and_database_but_no_password() {
@@ -288,7 +173,7 @@ mod tests {
         assert_eq!(target, "postgresql://ann@db.example:6543/warehouse");
         assert_eq!(config.get_application_name(), Some("smelt"));
         assert_eq!(config.get_connect_timeout(), None);
-        assert_eq!(config.get_keepalives_idle(), KEEPALIVE_IDLE);
+        assert_eq!(config.get_keepalives_idle(), smelt_pg::KEEPALIVE_IDLE);
         let (_, target) = match parse("postgresql://ann@h1,h2:7/x") {
             Ok(p) => p,
             Err(e) => panic!("{e}"),

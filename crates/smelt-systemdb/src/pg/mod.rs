@@ -26,7 +26,8 @@ use crate::schema::{Migrated, SCHEMA_VERSION};
 use crate::{DbError, DbTimeouts, BUSY_TIMEOUT};
 use client::{PgCalls, PgClient, PgError};
 
-pub(crate) use connect::describe;
+#[cfg(test)]
+pub(crate) use smelt_pg::describe;
 
 /// Advisory-lock class (first key of `pg_advisory_xact_lock(int, int)`) serializing schema
 /// migrations. The two-key space does not overlap the one-key space other tools tend to use.
