@@ -194,10 +194,11 @@ pub(crate) fn as_str(raw: &str) -> Option<Cow<'_, str>> {
 }
 
 /// Writes the raw JSON value `raw` without insignificant whitespace, as a JSON string (the
-/// flattening rule for arrays and deep objects). Returns false when the value has escapes, in
-/// which case the caller must re-serialise it to match the SDK's text exactly.
+/// flattening rule for arrays and deep objects). Returns false when the value has escapes or
+/// non-ASCII text, in which case the caller must re-serialise it to match the SDK's text
+/// exactly (it escapes every non-ASCII character).
 pub(crate) fn write_compact_as_string(raw: &str, out: &mut Vec<u8>) -> bool {
-    if raw.contains('\\') {
+    if !raw.is_ascii() || raw.contains('\\') {
         return false;
     }
     out.push(b'"');
@@ -298,6 +299,7 @@ mod tests {
             r#""{\"a\":[1,2.50],\"b\":\"x y\"}""#
         );
         assert!(!write_compact_as_string(r#"["\u00e9"]"#, &mut Vec::new()));
+        assert!(!write_compact_as_string(r#"["Zürich"]"#, &mut Vec::new()));
         assert_eq!(as_str(r#""a\nb""#).unwrap(), "a\nb");
         assert_eq!(as_str("12"), None);
     }

@@ -332,10 +332,10 @@ fn has_separator(name: &str, sep: &str) -> bool {
         .any(|w| w == sep.as_bytes())
 }
 
-/// Writes `value` as compact JSON inside a JSON string.
+/// Writes `value` as compact, ASCII-only JSON (the SDK's `serialize_json`) inside a JSON string.
 fn json_string(value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
     let mut text = Vec::new();
-    smelt_pyexpr::write_json(value, &mut text).map_err(|e| e.to_string())?;
+    smelt_pyexpr::write_json_ascii(value, &mut text).map_err(|e| e.to_string())?;
     let text = String::from_utf8(text).map_err(|e| e.to_string())?;
     write_json_str(&text, out);
     Ok(())

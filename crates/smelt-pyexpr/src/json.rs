@@ -313,10 +313,22 @@ pub(crate) fn number_from_text(text: &str) -> Value {
 /// Sets and timedeltas are written as their str() (the SDK's `default=str`); other objects
 /// (functions, modules) are an error.
 pub fn write_json(value: &Value, out: &mut Vec<u8>) -> Result<(), JsonError> {
-    write_value(value, out, 0)
+    write_value(value, out, 0, false)
 }
 
-fn write_value(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), JsonError> {
+/// Like [`write_json`], with non-ASCII characters escaped as `\uXXXX` (surrogate pairs beyond
+/// the BMP): the SDK's `serialize_json` (simplejson's default `ensure_ascii`), which is what
+/// flattening uses to turn nested objects and arrays into strings.
+pub fn write_json_ascii(value: &Value, out: &mut Vec<u8>) -> Result<(), JsonError> {
+    write_value(value, out, 0, true)
+}
+
+fn write_value(
+    value: &Value,
+    out: &mut Vec<u8>,
+    depth: usize,
+    ascii: bool,
+) -> Result<(), JsonError> {
     if depth > MAX_DEPTH {
         return Err(JsonError::at(0, "value nested too deeply to write as JSON"));
     }
@@ -328,14 +340,14 @@ fn write_value(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), Jso
         Value::Float(f) if f.is_finite() => out.extend_from_slice(py_float_repr(*f).as_bytes()),
         Value::Float(_) => out.extend_from_slice(b"null"),
         Value::Decimal(d) => out.extend_from_slice(d.to_string().as_bytes()),
-        Value::Str(s) => write_str(s, out, false),
+        Value::Str(s) => write_str(s, out, ascii),
         Value::List(l) | Value::Tuple(l) => {
             out.push(b'[');
             for (i, x) in l.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_value(x, out, depth + 1)?;
+                write_value(x, out, depth + 1, ascii)?;
             }
             out.push(b']');
         }
@@ -346,19 +358,19 @@ fn write_value(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), Jso
                     out.push(b',');
                 }
                 match k {
-                    Value::Str(s) => write_str(s, out, false),
-                    other => write_str(&key_text(other)?, out, false),
+                    Value::Str(s) => write_str(s, out, ascii),
+                    other => write_str(&key_text(other)?, out, ascii),
                 }
                 out.push(b':');
-                write_value(v, out, depth + 1)?;
+                write_value(v, out, depth + 1, ascii)?;
             }
             out.push(b'}');
         }
-        Value::Date(d) => write_str(&date_iso(d), out, false),
-        Value::DateTime(dt) => write_str(&datetime_iso(dt, 'T'), out, false),
+        Value::Date(d) => write_str(&date_iso(d), out, ascii),
+        Value::DateTime(dt) => write_str(&datetime_iso(dt, 'T'), out, ascii),
         Value::Object(o) => match &o.kind {
             ObjKind::Set(_) | ObjKind::Timedelta(_) | ObjKind::Timezone(_) => {
-                write_str(&value.py_str(), out, false)
+                write_str(&value.py_str(), out, ascii)
             }
             _ => {
                 return Err(JsonError::at(

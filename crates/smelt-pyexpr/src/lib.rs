@@ -50,7 +50,7 @@ pub use error::{EvalError, EvalErrorKind, ParseError};
 pub use expr::Expr;
 pub use faker::faker;
 pub use float_fmt::py_float_repr;
-pub use json::{parse_json, write_json, JsonError};
+pub use json::{parse_json, write_json, write_json_ascii, JsonError};
 pub use names::{Chain, NameList, Names};
 pub use value::{DateTimeValue, Dict, Key, Object, Value};
 

@@ -420,8 +420,29 @@ fn dec_op(op: BinOp, a: Decimal, b: Decimal) -> FResult<Value> {
         }
         _ => return Err(Fail::type_err("")),
     };
-    r.map(|d| Value::Decimal(context_round(d)))
+    r.map(|d| Value::Decimal(zero_like_python(op, a, b, context_round(d))))
         .ok_or_else(overflow)
+}
+
+/// A zero result with the exponent and sign Python's `decimal` gives it (rust_decimal returns
+/// a plain `0`): `0.0 * 2` is `0.0`, `-0.0 * 2` is `-0.0`, `0.000 / 4` is `0.000`, and a sum of
+/// zeros keeps the finer scale. These show in `str()` and in the written number.
+fn zero_like_python(op: BinOp, a: Decimal, b: Decimal, d: Decimal) -> Decimal {
+    if !d.is_zero() {
+        return d;
+    }
+    let (sa, sb) = (a.scale(), b.scale());
+    let (na, nb) = (a.is_sign_negative(), b.is_sign_negative());
+    let (scale, negative) = match op {
+        BinOp::Add => (sa.max(sb), a.is_zero() && b.is_zero() && na && nb),
+        BinOp::Sub => (sa.max(sb), a.is_zero() && b.is_zero() && na && !nb),
+        BinOp::Mul => ((sa + sb).min(28), na != nb),
+        BinOp::Div if a.is_zero() => (sa.saturating_sub(sb), na != nb),
+        _ => return d,
+    };
+    let mut zero = Decimal::new(0, scale);
+    zero.set_sign_negative(negative);
+    zero
 }
 
 /// Rounds to Python's default decimal context: 28 significant digits, half-even.
@@ -455,6 +476,8 @@ pub(crate) fn unary(op: UnOp, a: &Value) -> FResult<Value> {
         UnOp::Neg => match Num::of(a) {
             Some(Num::Int(i)) => i.checked_neg().map(Value::Int).ok_or_else(too_large),
             Some(Num::Float(f)) => Ok(Value::Float(-f)),
+            // Python: `-Decimal('0.0')` and `-Decimal('-0.0')` are both `Decimal('0.0')`.
+            Some(Num::Dec(d)) if d.is_zero() => Ok(Value::Decimal(d.abs())),
             Some(Num::Dec(d)) => Ok(Value::Decimal(-d)),
             None => timedelta_of(a).map(|t| td(-t)).ok_or_else(|| bad("-")),
         },
@@ -575,4 +598,34 @@ pub(crate) fn compare(op: CmpOp, a: &Value, b: &Value) -> FResult<bool> {
         CmpOp::Is => is(a, b),
         CmpOp::IsNot => !is(a, b),
     })
+}
+
+#[cfg(test)]
+mod zero_tests {
+    use crate::{parse_json, Dict, Expr, Value};
+
+    /// Each expected text is what CPython's `decimal` gives (`str()` of the result).
+    #[test]
+    fn decimal_zeros_keep_python_exponent_and_sign() {
+        let record = parse_json(r#"{"z1":0.0,"zn":-0.0,"z3":0.000,"x":1.5,"t":0.10}"#).unwrap();
+        let Value::Dict(record) = record else {
+            panic!()
+        };
+        let names: &Dict = &record;
+        for (expr, expected) in [
+            ("str(z1 * 2)", "0.0"),
+            ("str(zn * 2)", "-0.0"),
+            ("str(z3 * 3)", "0.000"),
+            ("str(-z1)", "0.0"),
+            ("str(-zn)", "0.0"),
+            ("str(zn / 4)", "-0.0"),
+            ("str(z3 / 2)", "0.000"),
+            ("str(z1 + 0)", "0.0"),
+            ("str(x - x)", "0.0"),
+            ("str(t * z1)", "0.000"),
+        ] {
+            let got = Expr::parse(expr).unwrap().eval(names).unwrap();
+            assert_eq!(got.py_str(), expected, "{expr}");
+        }
+    }
 }
