@@ -36,6 +36,7 @@ fn setting_kind(kind: SettingType) -> SettingKind {
         SettingType::Boolean => SettingKind::Boolean,
         SettingType::Array => SettingKind::Array,
         SettingType::Object => SettingKind::Object,
+        SettingType::Password => SettingKind::Password,
     }
 }
 

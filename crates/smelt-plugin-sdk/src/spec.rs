@@ -48,6 +48,8 @@ pub enum SettingType {
     Array,
     /// A JSON object.
     Object,
+    /// A secret string (Meltano's `kind: password`): redacted in listings, stored in `.env`.
+    Password,
 }
 
 impl SettingType {
@@ -59,6 +61,7 @@ impl SettingType {
             SettingType::Boolean => "boolean",
             SettingType::Array => "array",
             SettingType::Object => "object",
+            SettingType::Password => "string",
         }
     }
 }

@@ -10,6 +10,8 @@
 //! - `target-jsonl`: appends each stream's records to a JSONL file and acknowledges states
 //!   only after the records before them are flushed.
 //! - `meltano-map-transformer`: the Singer SDK's stream maps (crate `smelt-map-transform`).
+//! - `tap-postgres`: PostgreSQL tables and views, FULL_TABLE and INCREMENTAL, compatible with
+//!   MeltanoLabs tap-postgres (crate `smelt-tap-postgres`).
 
 mod tap_csv;
 mod target_jsonl;
@@ -24,6 +26,7 @@ pub static REGISTRY: &[&NativePlugin] = &[
     &tap_csv::PLUGIN,
     &target_jsonl::PLUGIN,
     &smelt_map_transform::PLUGIN,
+    &smelt_tap_postgres::PLUGIN,
 ];
 
 /// The definitions of every native plugin, for `LoadOptions.native` when loading a project
@@ -65,7 +68,12 @@ mod tests {
     fn names() {
         assert_eq!(
             native_names(),
-            ["tap-csv", "target-jsonl", "meltano-map-transformer"]
+            [
+                "tap-csv",
+                "target-jsonl",
+                "meltano-map-transformer",
+                "tap-postgres"
+            ]
         );
     }
 
@@ -136,7 +144,15 @@ mod tests {
     #[test]
     fn definitions_match_the_plugins() {
         let defs = native_definitions();
-        assert_eq!(defs.len(), 3);
+        assert_eq!(defs.len(), 4);
+        let pg = &defs[3];
+        assert_eq!(pg.name, "tap-postgres");
+        assert!(matches!(pg.plugin_type, PluginType::Extractor));
+        assert_eq!(pg.capabilities, ["catalog", "discover", "state", "about"]);
+        let port = pg.settings.iter().find(|s| s.name == "port").unwrap();
+        assert_eq!(port.value, Some(json!(5432)));
+        let password = pg.settings.iter().find(|s| s.name == "password").unwrap();
+        assert!(password.is_sensitive());
         let tap = &defs[0];
         assert_eq!(tap.name, "tap-csv");
         assert_eq!(tap.namespace, "tap_csv");
