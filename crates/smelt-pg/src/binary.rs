@@ -132,6 +132,9 @@ impl<S: ChunkSource> BinaryRows<S> {
         if count < 0 {
             self.finished = true;
             self.pos += 2;
+            // Read to the end of the stream (the command's completion), so the connection is
+            // left ready for the next statement.
+            while self.source.next_chunk()?.is_some() {}
             return Ok(None);
         }
         // Offsets are relative to the row's start, which `fill` may move.
