@@ -71,6 +71,15 @@ fn seconds(
 
 /// Read the settings from the merged config.
 pub fn settings(config: &Map<String, Value>) -> Result<Settings, String> {
+    match string(config, "default_replication_method")?.as_deref() {
+        None | Some("FULL_TABLE" | "INCREMENTAL" | "LOG_BASED") => {}
+        Some(other) => {
+            return Err(format!(
+                "`default_replication_method` must be FULL_TABLE, INCREMENTAL or LOG_BASED, \
+                 found {other:?}"
+            ))
+        }
+    }
     let options = Options {
         dates_as_string: bool_setting(config, "dates_as_string", false)?,
         json_as_object: bool_setting(config, "json_as_object", false)?,

@@ -59,6 +59,7 @@ pub const SPEC: PluginSpec = PluginSpec {
         setting("json_as_object", SettingType::Boolean, Some(DefaultValue::Bool(false)), "Type json and jsonb columns as objects in the schema."),
         setting("max_record_count", SettingType::Integer, None, "At most this many records per stream."),
         setting("stream_options", SettingType::Object, None, "Per stream ID: {custom_where_clauses: [SQL conditions ANDed to the query]}."),
+        setting("default_replication_method", SettingType::String, Some(DefaultValue::Str("FULL_TABLE")), "FULL_TABLE, INCREMENTAL or LOG_BASED. Accepted and checked, and, as in MeltanoLabs tap-postgres 0.10, not used: the catalog's replication-method and replication-key decide."),
         setting("connect_timeout_seconds", SettingType::Integer, Some(DefaultValue::Int(30)), "smelt: give up connecting after this long (0: no limit)."),
         setting("statement_timeout_seconds", SettingType::Integer, Some(DefaultValue::Int(600)), "smelt: give up when the server does not answer a query, or send the next row, within this long (0: no limit)."),
     ],
