@@ -369,7 +369,12 @@ fn discovery_matches_meltanolabs_tap_postgres() {
          CREATE TABLE {s}.more (a smallint, b integer NOT NULL, c real, d char(3), e time,
            f timetz, g interval, h json, i int4[], j money, k inet, l numeric, m text UNIQUE,
            n {s}.mood);
-         CREATE MATERIALIZED VIEW {s}.mv AS SELECT 1 AS a"
+         CREATE MATERIALIZED VIEW {s}.mv AS SELECT 1 AS a;
+         INSERT INTO {s}.more VALUES
+           (1, 2, 1.5, 'ab', '03:04:05', '03:04:05.25-05:30', '1 day', '{{\"x\": [1, \"y\"]}}',
+            '{{1,2}}', 12.5, '10.0.0.1', 12345.678, 'text é', 'ok'),
+           (NULL, 0, 'Infinity', NULL, '23:59:59.000001', '00:00:00+00', NULL, 'null', '{{}}',
+            NULL, NULL, 'NaN', NULL, NULL)"
     ));
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_json(dir.path(), "config.json", &config(s));
@@ -398,4 +403,39 @@ fn discovery_matches_meltanolabs_tap_postgres() {
     assert_eq!(ours, theirs);
     // Key order too, so catalogs diff cleanly when switching variant.
     assert_eq!(ours.to_string(), theirs.to_string());
+
+    // The same records from the same catalog (`more` selected), but for `interval` (g),
+    // which MeltanoLabs renders as a date-time after 1970-01-01.
+    let more_id = format!("{s}-more");
+    for stream in theirs["streams"].as_array_mut().unwrap() {
+        let selected = stream["tap_stream_id"] == more_id.as_str();
+        for entry in stream["metadata"].as_array_mut().unwrap() {
+            if entry["breadcrumb"] == json!([]) {
+                entry["metadata"]["selected"] = json!(selected);
+            }
+        }
+    }
+    let cat = write_json(dir.path(), "catalog.json", &theirs);
+    let records = |out: &str| -> Vec<Value> {
+        messages(out)
+            .into_iter()
+            .filter(|m| m["type"] == "RECORD")
+            .map(|mut m| {
+                m["record"].as_object_mut().unwrap().remove("g");
+                m["record"].take()
+            })
+            .collect()
+    };
+    let ours = records(&ok(&tap(
+        dir.path(),
+        &["--config", &cfg, "--catalog", &cat],
+    )));
+    let theirs = Command::new(&ml)
+        .args(["--config", &cfg, "--catalog", &cat])
+        .current_dir(dir.path())
+        .output()
+        .expect("run MeltanoLabs tap-postgres");
+    let theirs = records(&ok(&theirs));
+    assert_eq!(ours.len(), 2);
+    assert_eq!(ours, theirs);
 }

@@ -12,7 +12,8 @@
 //!
 //! Values are rendered by the server (`to_json(…)`), in MeltanoLabs' shapes: timestamps as
 //! `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` in UTC (a timestamp without time zone is taken as UTC,
-//! as the Singer SDK does), `bytea` as hex digits, `json`/`jsonb` as the JSON value itself,
+//! as the Singer SDK does), times as Python's `isoformat()` (`03:04:05`, `03:04:05.250000+02:00`),
+//! `bytea` as hex digits, `json`/`jsonb` as the JSON value itself,
 //! `numeric` as its exact digits, NaN and infinities of numeric and float columns as null.
 
 use serde_json::{json, Map, Value};
@@ -36,8 +37,11 @@ pub enum Kind {
     Date,
     /// timestamp / timestamptz.
     Timestamp,
-    /// time / timetz.
-    Time,
+    /// time (`with_zone`: false) / timetz (true).
+    Time {
+        /// Whether the type carries a UTC offset.
+        with_zone: bool,
+    },
     /// json / jsonb.
     Json,
     /// bytea (hex digits).
@@ -74,7 +78,8 @@ pub fn classify(typname: &str, elem: Option<&str>, typmod: i32) -> Kind {
         "text" | "name" | "citext" | "char" => Kind::Text { max_length: None },
         "date" => Kind::Date,
         "timestamp" | "timestamptz" => Kind::Timestamp,
-        "time" | "timetz" => Kind::Time,
+        "time" => Kind::Time { with_zone: false },
+        "timetz" => Kind::Time { with_zone: true },
         "json" | "jsonb" => Kind::Json,
         "bytea" => Kind::Bytea,
         _ => Kind::Other,
@@ -110,7 +115,7 @@ pub fn json_schema(kind: &Kind, nullable: bool, options: Options) -> Value {
         Kind::Date | Kind::Timestamp if options.dates_as_string => {
             schema.insert("type".into(), json!(["string", "null"]));
         }
-        Kind::Date | Kind::Timestamp | Kind::Time => {
+        Kind::Date | Kind::Timestamp | Kind::Time { .. } => {
             let format = match kind {
                 Kind::Date => "date",
                 Kind::Timestamp => "date-time",
@@ -158,6 +163,28 @@ pub fn select_expr(name: &str, kind: &Kind, options: Options) -> String {
             format!("to_json(to_char({col}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'))::text")
         }
         Kind::Bytea => format!("to_json(encode({col}, 'hex'))::text"),
+        // Python's `time.isoformat()`: fractions only when there are any, six digits; the
+        // offset as `+HH:MM`.
+        Kind::Time { with_zone } => {
+            let time = if *with_zone {
+                format!("{col}::time")
+            } else {
+                col.clone()
+            };
+            let clock = format!(
+                "to_char({time}, CASE WHEN extract(microseconds FROM {time})::bigint % 1000000 = 0 \
+                 THEN 'HH24:MI:SS' ELSE 'HH24:MI:SS.US' END)"
+            );
+            if *with_zone {
+                format!(
+                    "to_json({clock} || CASE WHEN extract(timezone FROM {col}) < 0 THEN '-' \
+                     ELSE '+' END || to_char(make_interval(secs => abs(extract(timezone FROM \
+                     {col}))), 'HH24:MI'))::text"
+                )
+            } else {
+                format!("to_json({clock})::text")
+            }
+        }
         _ => format!("to_json({col})::text"),
     }
 }
@@ -352,6 +379,8 @@ mod tests {
             select_expr("t", &Kind::Timestamp, PLAIN),
             "to_json(to_char(\"t\", 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'))::text"
         );
+        assert!(select_expr("t", &Kind::Time { with_zone: true }, PLAIN)
+            .contains("extract(timezone FROM \"t\")"));
         assert_eq!(
             select_expr("b", &Kind::Bytea, PLAIN),
             "to_json(encode(\"b\", 'hex'))::text"
