@@ -74,6 +74,8 @@ pub struct CustomMapDef {
     pub include_by_default: bool,
     /// The property entries, in config order.
     pub properties: Vec<(String, PropertyDef)>,
+    /// Whether every property name can be written between JSON quotes as it is.
+    pub names_json_safe: bool,
 }
 
 impl CustomMapDef {
@@ -214,6 +216,7 @@ fn map_def(key: &str, def: &Json) -> Result<MapDefKind, MapError> {
         key_properties: None,
         include_by_default: true,
         properties: Vec::new(),
+        names_json_safe: true,
     };
     for (name, value) in entries {
         match name.as_str() {
@@ -277,6 +280,10 @@ fn map_def(key: &str, def: &Json) -> Result<MapDefKind, MapError> {
             }
         }
     }
+    custom.names_json_safe = custom
+        .properties
+        .iter()
+        .all(|(name, _)| crate::raw::json_safe(name));
     if custom.source.is_some() && custom.alias.is_some() {
         return Err(MapError::Config(format!(
             "stream map '{key}': `__alias__` has no effect next to `__source__` (the key '{key}' already names the new stream); remove one of them"

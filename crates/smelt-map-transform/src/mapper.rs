@@ -560,6 +560,21 @@ mod tests {
     }
 
     #[test]
+    fn names_that_need_escaping_are_escaped() {
+        let record = r#"{"type":"RECORD","stream":"s","record":{"id":1,"a\"b":2,"email":"x"}}"#;
+        let config = json!({"stream_maps": {"s": {"q\"uote": "id + 1", "email": null}}});
+        let out = run(config.clone(), &format!("{SCHEMA}\n{record}\n")).unwrap();
+        let line: Json = serde_json::from_str(out.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(line["record"], json!({"id": 1, "a\"b": 2, "q\"uote": 2}));
+        let mut flat = config;
+        flat["flattening_enabled"] = json!(true);
+        flat["flattening_max_depth"] = json!(1);
+        let out = run(flat, &format!("{SCHEMA}\n{record}\n")).unwrap();
+        let line: Json = serde_json::from_str(out.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(line["record"], json!({"id": 1, "a\"b": 2, "q\"uote": 2}));
+    }
+
+    #[test]
     fn mangled_input_is_an_error_never_a_panic() {
         let lines = [
             SCHEMA,

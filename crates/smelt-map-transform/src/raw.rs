@@ -54,8 +54,12 @@ fn split_from<'a>(
         if bytes.get(i) != Some(&b'"') {
             return Err(format!("expected a property name at byte {i}"));
         }
-        let key_end = string_end(bytes, i)?;
-        let key = unescape_key(&text[i..key_end])?;
+        let (key_end, escaped) = key_end(bytes, i)?;
+        let key = if escaped {
+            unescape_key(&text[i..key_end])?
+        } else {
+            Cow::Borrowed(&text[i + 1..key_end - 1])
+        };
         i = skip_ws(bytes, key_end);
         if bytes.get(i) != Some(&b':') {
             return Err(format!("expected ':' at byte {i}"));
@@ -106,6 +110,25 @@ fn string_end(bytes: &[u8], start: usize) -> Result<usize, String> {
             return Ok(i + 1);
         } else {
             // A backslash: skip it and the character it escapes.
+            i += 2;
+        }
+    }
+    Err(format!("unterminated string starting at byte {start}"))
+}
+
+/// Like [`string_end`] for a property name, also saying whether it has escapes (most names
+/// have none and are then borrowed as they are).
+fn key_end(bytes: &[u8], start: usize) -> Result<(usize, bool), String> {
+    let mut i = start + 1;
+    let mut escaped = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if CLASS[usize::from(b)] & STRING_STOP == 0 {
+            i += 1;
+        } else if b == b'"' {
+            return Ok((i + 1, escaped));
+        } else {
+            escaped = true;
             i += 2;
         }
     }
@@ -170,12 +193,14 @@ fn value_end(bytes: &[u8], start: usize) -> Result<usize, String> {
     }
 }
 
-/// A property name without its quotes; borrowed unless it has escapes.
+/// Whether `text` can be written between JSON quotes as it is (no quote, backslash or control
+/// character). Property names split from the input without escapes always can.
+pub(crate) fn json_safe(text: &str) -> bool {
+    text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
+/// A property name with escapes, unescaped.
 fn unescape_key(quoted: &str) -> Result<Cow<'_, str>, String> {
-    let inner = &quoted[1..quoted.len() - 1];
-    if !inner.contains('\\') {
-        return Ok(Cow::Borrowed(inner));
-    }
     serde_json::from_str::<String>(quoted)
         .map(Cow::Owned)
         .map_err(|e| format!("bad property name {quoted}: {e}"))

@@ -92,8 +92,17 @@ pub(crate) fn write_mapped(
                     })
                     .collect()
             };
-            for (name, prop) in &def.properties {
-                let position = result.iter().position(|(k, _)| k == name);
+            for ((name, prop), hint) in def.properties.iter().zip(&map.position_hints) {
+                let guess = hint.get();
+                let position = if result.get(guess).is_some_and(|(k, _)| k == name) {
+                    Some(guess)
+                } else {
+                    let found = result.iter().position(|(k, _)| k == name);
+                    if let Some(p) = found {
+                        hint.set(p);
+                    }
+                    found
+                };
                 match prop {
                     PropertyDef::Remove => {
                         if let Some(p) = position {
@@ -101,15 +110,21 @@ pub(crate) fn write_mapped(
                         }
                     }
                     PropertyDef::Expr(expr) => {
-                        let value = eval(
-                            expr,
-                            &|| format!("property '{name}'"),
-                            member(members, name),
-                        )?;
+                        let self_raw = match members.get(guess) {
+                            Some((k, raw)) if k == name => Some(*raw),
+                            _ => member(members, name),
+                        };
+                        let value = eval(expr, &|| format!("property '{name}'"), self_raw)?;
                         match position {
                             Some(p) => result[p].1 = Slot::Computed(value),
                             None => {
-                                result.push((Cow::Borrowed(name.as_str()), Slot::Computed(value)))
+                                // Borrowed names are written without escaping (see `write_key`).
+                                let key = if def.names_json_safe {
+                                    Cow::Borrowed(name.as_str())
+                                } else {
+                                    Cow::Owned(name.clone())
+                                };
+                                result.push((key, Slot::Computed(value)))
                             }
                         }
                     }
@@ -128,7 +143,7 @@ pub(crate) fn write_mapped(
         };
         let mut flat = Flattener::new(properties, &config.flattening, out);
         flat.out.push(b'{');
-        flat.object(std::mem::take(&mut result), "", 0)
+        flat.object(std::mem::take(&mut result), "", true, 0)
             .map_err(RecordError::Input)?;
         flat.finish();
     } else {
@@ -137,7 +152,7 @@ pub(crate) fn write_mapped(
             if i > 0 {
                 out.push(b',');
             }
-            write_key(key, out);
+            write_key(key, matches!(key, Cow::Borrowed(_)), out);
             write_slot(slot, out).map_err(RecordError::Input)?;
         }
         out.push(b'}');
@@ -145,8 +160,16 @@ pub(crate) fn write_mapped(
     Ok(true)
 }
 
-fn write_key(key: &str, out: &mut Vec<u8>) {
-    write_json_str(key, out);
+/// Writes `"key":`. `safe` keys (property names split from the input without escapes, config
+/// names checked at start-up: the borrowed ones) are copied; others are escaped.
+fn write_key(key: &str, safe: bool, out: &mut Vec<u8>) {
+    if safe {
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.push(b'"');
+    } else {
+        write_json_str(key, out);
+    }
     out.push(b':');
 }
 
@@ -177,6 +200,8 @@ pub(crate) struct Flattener<'s, 'a, 'o> {
     parents: Vec<Cow<'a, str>>,
     /// Whether two paths can flatten to the same key.
     may_collide: bool,
+    /// Whether the separator needs no JSON escaping.
+    separator_safe: bool,
 }
 
 impl<'s, 'a, 'o> Flattener<'s, 'a, 'o> {
@@ -194,6 +219,7 @@ impl<'s, 'a, 'o> Flattener<'s, 'a, 'o> {
             members: Vec::with_capacity(32),
             parents: Vec::new(),
             may_collide: options.separator.is_empty(),
+            separator_safe: crate::raw::json_safe(&options.separator),
         }
     }
 
@@ -224,13 +250,16 @@ impl<'s, 'a, 'o> Flattener<'s, 'a, 'o> {
         level < self.options.max_level && !self.properties.contains_key(key)
     }
 
+    /// Flattens `entries` under `prefix` (`prefix_safe`: the prefix needs no JSON escaping).
     fn object(
         &mut self,
         entries: Vec<(Cow<'a, str>, Slot<'a>)>,
         prefix: &str,
+        prefix_safe: bool,
         level: usize,
     ) -> Result<(), String> {
         for (name, slot) in entries {
+            let safe = prefix_safe && matches!(name, Cow::Borrowed(_)) && self.separator_safe;
             let key = if prefix.is_empty() && name.len() < self.options.max_key_length {
                 if !self.may_collide && has_separator(&name, &self.options.separator) {
                     self.may_collide = true;
@@ -247,7 +276,7 @@ impl<'s, 'a, 'o> Flattener<'s, 'a, 'o> {
                         .into_iter()
                         .map(|(k, v)| (k, Slot::Raw(v)))
                         .collect();
-                    self.object(children, &key, level + 1)?;
+                    self.object(children, &key, safe, level + 1)?;
                     self.parents.pop();
                     continue;
                 }
@@ -263,7 +292,7 @@ impl<'s, 'a, 'o> Flattener<'s, 'a, 'o> {
                             (name, Slot::Computed(v.clone()))
                         })
                         .collect();
-                    self.object(children, &key, level + 1)?;
+                    self.object(children, &key, safe, level + 1)?;
                     self.parents.pop();
                     continue;
                 }
@@ -275,9 +304,9 @@ impl<'s, 'a, 'o> Flattener<'s, 'a, 'o> {
                 self.out.push(b',');
             }
             let key_start = self.out.len();
-            write_json_str(&key, self.out);
-            let key_end = self.out.len();
-            self.out.push(b':');
+            write_key(&key, safe, self.out);
+            // Just before the `:`.
+            let key_end = self.out.len() - 1;
             match slot {
                 Slot::Raw(raw) if raw.starts_with(['{', '[']) => {
                     if !write_compact_as_string(raw, self.out) {
@@ -324,12 +353,16 @@ impl<'s, 'a, 'o> Flattener<'s, 'a, 'o> {
     }
 }
 
-/// Whether `name` contains the (non-empty) separator; a plain window scan, cheaper than a
-/// substring searcher on names this short.
+/// Whether `name` contains the separator; a byte scan, cheaper than a substring searcher (or
+/// a comparison per window) on names this short.
 fn has_separator(name: &str, sep: &str) -> bool {
-    name.as_bytes()
-        .windows(sep.len())
-        .any(|w| w == sep.as_bytes())
+    let (name, sep) = (name.as_bytes(), sep.as_bytes());
+    let Some((&first, rest)) = sep.split_first() else {
+        return false;
+    };
+    name.iter()
+        .enumerate()
+        .any(|(i, &b)| b == first && name[i + 1..].starts_with(rest))
 }
 
 /// Writes `value` as compact, ASCII-only JSON (the SDK's `serialize_json`) inside a JSON string.

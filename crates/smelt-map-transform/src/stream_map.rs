@@ -2,6 +2,7 @@
 //! the stream's own key (identity, custom, renamed or removed), then each `__source__` clone in
 //! config order — the Singer SDK's `register_raw_stream_schema`.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use serde_json::{Map, Value as Json};
@@ -42,6 +43,10 @@ pub(crate) struct StreamMap {
     pub key_properties: Option<Vec<String>>,
     /// Whether records are flattened on the way out.
     pub flatten: bool,
+    /// Per property entry of a custom map: where the property was in the last record. Records
+    /// of a stream nearly always list their properties in the same order, so one comparison
+    /// usually finds it.
+    pub position_hints: Vec<Cell<usize>>,
 }
 
 impl StreamMap {
@@ -163,7 +168,12 @@ fn make_map(
     if config.flattening.active() {
         schema = flatten_schema(&schema, &config.flattening).map_err(schema_error)?;
     }
+    let properties = match &kind {
+        MapKind::Custom(def) => def.properties.len(),
+        _ => 0,
+    };
     Ok(StreamMap {
+        position_hints: (0..properties).map(|_| Cell::new(0)).collect(),
         alias_json: serde_json::to_string(alias).unwrap_or_default(),
         alias: alias.to_string(),
         alias_value: Value::str(alias),
