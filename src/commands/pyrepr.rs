@@ -25,33 +25,9 @@ pub fn py_repr(value: &Value) -> String {
     }
 }
 
-/// A Python string literal: single quotes unless the text holds `'` and no `"`.
+/// A Python string literal (`'a'`, `"it's"`), as smelt's Python expression engine prints it.
 fn py_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+    smelt_pyexpr::Value::str(s).py_repr()
 }
 
 #[cfg(test)]

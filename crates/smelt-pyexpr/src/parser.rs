@@ -625,28 +625,41 @@ impl Parser {
             return self.mk(col, Kind::List(Vec::new()));
         }
         let first = self.test()?;
+        self.items_or_comprehension(col, first, "]", CompKind::List, Kind::List)
+    }
+
+    /// The rest of a `[...]` or `{...}` display after its first element: a comprehension, or
+    /// the comma-separated items up to `close`.
+    fn items_or_comprehension(
+        &mut self,
+        col: usize,
+        first: Node,
+        close: &'static str,
+        comp: CompKind,
+        items: fn(Vec<Node>) -> Kind,
+    ) -> PResult {
         if self.is_kw("for") {
             let fors = self.comp_fors()?;
-            self.expect_op("]")?;
+            self.expect_op(close)?;
             return self.mk(
                 col,
                 Kind::Comp {
-                    kind: CompKind::List,
+                    kind: comp,
                     elt: Box::new(first),
                     value: None,
                     fors,
                 },
             );
         }
-        let mut items = vec![first];
+        let mut all = vec![first];
         while self.eat_op(",") {
-            if self.is_op("]") {
+            if self.is_op(close) {
                 break;
             }
-            items.push(self.test()?);
+            all.push(self.test()?);
         }
-        self.expect_op("]")?;
-        self.mk(col, Kind::List(items))
+        self.expect_op(close)?;
+        self.mk(col, items(all))
     }
 
     fn brace_display(&mut self, col: usize) -> PResult {
@@ -684,28 +697,7 @@ impl Parser {
             self.expect_op("}")?;
             return self.mk(col, Kind::Dict(items));
         }
-        if self.is_kw("for") {
-            let fors = self.comp_fors()?;
-            self.expect_op("}")?;
-            return self.mk(
-                col,
-                Kind::Comp {
-                    kind: CompKind::Set,
-                    elt: Box::new(first),
-                    value: None,
-                    fors,
-                },
-            );
-        }
-        let mut items = vec![first];
-        while self.eat_op(",") {
-            if self.is_op("}") {
-                break;
-            }
-            items.push(self.test()?);
-        }
-        self.expect_op("}")?;
-        self.mk(col, Kind::Set(items))
+        self.items_or_comprehension(col, first, "}", CompKind::Set, Kind::Set)
     }
 }
 
