@@ -374,13 +374,7 @@ fn json_string(value: &Value, out: &mut Vec<u8>) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes `text` as a JSON string literal (fast path: nothing to escape).
+/// Writes `text` as a JSON string literal.
 fn write_json_str(text: &str, out: &mut Vec<u8>) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-    } else {
-        let _ = serde_json::to_writer(&mut *out, text);
-    }
+    smelt_singer::json_value::write_json_string(out, text, false);
 }

@@ -414,53 +414,7 @@ pub(crate) fn key_text(k: &Value) -> Result<String, JsonError> {
 
 /// Writes a JSON string literal; `ascii` escapes non-ASCII as `\uXXXX` (Python's ensure_ascii).
 pub(crate) fn write_str(s: &str, out: &mut Vec<u8>, ascii: bool) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            0x80.. if ascii => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[run..i]);
-        run = i + 1;
-        if !esc.is_empty() {
-            out.extend_from_slice(esc);
-        } else if b < 0x80 {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 15) as usize],
-            ]);
-        } else {
-            // Start of a multi-byte char in ASCII mode (continuation bytes are skipped).
-            if b & 0xC0 == 0x80 {
-                continue;
-            }
-            let c = s[i..].chars().next().unwrap_or('\u{FFFD}');
-            let mut units = [0u16; 2];
-            for u in c.encode_utf16(&mut units) {
-                out.extend_from_slice(b"\\u");
-                for shift in [12, 8, 4, 0] {
-                    out.push(HEX[((*u >> shift) & 15) as usize]);
-                }
-            }
-        }
-    }
-    out.extend_from_slice(&bytes[run..]);
-    out.push(b'"');
+    smelt_singer::json_value::write_json_string(out, s, ascii);
 }
 
 impl From<&serde_json::Value> for Value {
