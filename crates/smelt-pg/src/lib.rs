@@ -9,6 +9,10 @@
 
 mod binary;
 mod client;
+/// Loading: `COPY … FROM STDIN` (used by the native target-postgres).
+pub mod copy_in;
+/// Logical replication: slots, publications and pgoutput decoding (used by tap-postgres LOG_BASED).
+pub mod replication;
 
 use std::error::Error as _;
 use std::time::Duration;

@@ -12,6 +12,10 @@
 //! - `meltano-map-transformer`: the Singer SDK's stream maps (crate `smelt-map-transform`).
 //! - `tap-postgres`: PostgreSQL tables and views, FULL_TABLE and INCREMENTAL, compatible with
 //!   MeltanoLabs tap-postgres (crate `smelt-tap-postgres`).
+//! - `target-postgres`: loads into PostgreSQL with COPY and a merge (crate
+//!   `smelt-target-postgres`).
+//! - `target-parquet`: one Parquet dataset per stream, local or in an object store (crate
+//!   `smelt-target-parquet`).
 
 mod tap_csv;
 mod target_jsonl;
@@ -27,6 +31,8 @@ pub static REGISTRY: &[&NativePlugin] = &[
     &target_jsonl::PLUGIN,
     &smelt_map_transform::PLUGIN,
     &smelt_tap_postgres::PLUGIN,
+    &smelt_target_postgres::PLUGIN,
+    &smelt_target_parquet::PLUGIN,
 ];
 
 /// The definitions of every native plugin, for `LoadOptions.native` when loading a project
@@ -72,7 +78,9 @@ mod tests {
                 "tap-csv",
                 "target-jsonl",
                 "meltano-map-transformer",
-                "tap-postgres"
+                "tap-postgres",
+                "target-postgres",
+                "target-parquet"
             ]
         );
     }
@@ -144,7 +152,7 @@ mod tests {
     #[test]
     fn definitions_match_the_plugins() {
         let defs = native_definitions();
-        assert_eq!(defs.len(), 4);
+        assert_eq!(defs.len(), 6);
         let pg = &defs[3];
         assert_eq!(pg.name, "tap-postgres");
         assert!(matches!(pg.plugin_type, PluginType::Extractor));
