@@ -66,7 +66,7 @@ impl std::fmt::Display for PgError {
 }
 
 /// Run `future` on `rt`, giving up after `limit` (`None`: no limit).
-fn bounded<F: Future>(
+pub(crate) fn bounded<F: Future>(
     rt: &Runtime,
     limit: Option<Duration>,
     setting: &'static str,
@@ -141,7 +141,7 @@ impl PgClient {
     }
 
     /// Note a timed-out call (the connection is then unusable) and flatten the result.
-    fn settle<T>(
+    pub(crate) fn settle<T>(
         broken: &mut bool,
         out: Result<Result<T, tokio_postgres::Error>, PgError>,
     ) -> Result<T, PgError> {
@@ -292,11 +292,11 @@ pub trait PgCalls {
 
 /// What a bounded call needs, borrowed from a [`PgClient`] or a [`PgTx`].
 pub struct Parts<'s, S> {
-    rt: &'s Runtime,
-    limit: Option<Duration>,
-    setting: &'static str,
-    broken: &'s mut bool,
-    session: &'s S,
+    pub(crate) rt: &'s Runtime,
+    pub(crate) limit: Option<Duration>,
+    pub(crate) setting: &'static str,
+    pub(crate) broken: &'s mut bool,
+    pub(crate) session: &'s S,
 }
 
 impl PgCalls for PgClient {

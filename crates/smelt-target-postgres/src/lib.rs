@@ -1,18 +1,85 @@
-//! smelt's native `target-postgres` (being built; see issue 11).
+//! smelt's native `target-postgres`: a Singer target loading streams into PostgreSQL, with
+//! settings, table names, column types and `_sdc_*` columns like MeltanoLabs
+//! target-postgres 0.8.1's, so a project can switch variant and keep its tables.
+//!
+//! - Each RECORD is parsed once and written into its stream's batch as COPY text
+//!   ([`stream`], [`encode`]); the column types are MeltanoLabs' ([`types`]).
+//! - A batch is loaded when a stream reaches `batch_size_rows` (or 64 MiB), before a stream's
+//!   schema changes, before ACTIVATE_VERSION and at the end: all streams' rows in one
+//!   transaction ([`load`]), creating schema, table and new columns inside it ([`table`]).
+//! - A STATE is written only once everything received before it is committed, so a target
+//!   killed mid-load leaves the table and the state consistent: the next run resumes from a
+//!   state whose rows are all stored, and keyed streams merge repeated rows away.
+
+pub mod encode;
+pub mod load;
+pub mod settings;
+pub mod stream;
+pub mod table;
+pub mod types;
 
 use std::io::{BufRead, Write};
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use smelt_pg::PgCalls;
 use smelt_plugin_sdk::args::SingerArgs;
+use smelt_plugin_sdk::json_file::load_config;
 use smelt_plugin_sdk::registry::{Flags, NativePlugin};
-use smelt_plugin_sdk::spec::{PluginKind, PluginSpec};
+use smelt_plugin_sdk::spec::{DefaultValue, PluginKind, PluginSpec, SettingSpec, SettingType};
+
+use crate::encode::NulPolicy;
+use crate::settings::Settings;
+use crate::stream::{Clock, SchemaSpec, Stream};
+
+const fn setting(
+    name: &'static str,
+    kind: SettingType,
+    default: Option<DefaultValue>,
+    description: &'static str,
+) -> SettingSpec {
+    SettingSpec {
+        name,
+        kind,
+        default,
+        description,
+        items: None,
+    }
+}
 
 /// The plugin's description, capabilities and settings.
 pub const SPEC: PluginSpec = PluginSpec {
     name: "target-postgres",
     kind: PluginKind::Loader,
-    description: "Built into smelt.",
-    capabilities: &["about"],
-    settings: &[],
+    description: "Loads Singer streams into PostgreSQL with COPY and a merge on key properties, \
+                  writing each STATE only after the rows before it are committed; settings and \
+                  tables compatible with MeltanoLabs target-postgres; built into smelt.",
+    capabilities: &["about", "activate-version", "target-schema", "hard-delete", "validate-records"],
+    settings: &[
+        setting("host", SettingType::String, None, "Host name of the PostgreSQL server (ignored when sqlalchemy_url is set)."),
+        setting("port", SettingType::Integer, Some(DefaultValue::Int(5432)), "Port of the PostgreSQL server (ignored when sqlalchemy_url is set)."),
+        setting("user", SettingType::String, None, "User name (ignored when sqlalchemy_url is set)."),
+        setting("password", SettingType::Password, None, "Password (ignored when sqlalchemy_url is set)."),
+        setting("database", SettingType::String, None, "Database name (ignored when sqlalchemy_url is set)."),
+        setting("sqlalchemy_url", SettingType::Password, None, "postgresql://user:password@host:port/db; wins over host, port, user, password and database."),
+        setting("default_target_schema", SettingType::String, Some(DefaultValue::Str("melty")), "Schema of every table; when set to null or empty, the schema part of a `schema-table` stream name, else the session's current schema."),
+        setting("load_method", SettingType::String, Some(DefaultValue::Str("append-only")), "append-only or upsert: streams with key properties are merged on them, others appended (as MeltanoLabs does for both); overwrite: each table loaded in the run is emptied first."),
+        setting("add_record_metadata", SettingType::Boolean, Some(DefaultValue::Bool(true)), "Add the _sdc_* columns (extracted, received, batched and deleted times, sequence, table version, sync start)."),
+        setting("activate_version", SettingType::Boolean, Some(DefaultValue::Bool(true)), "Act on ACTIVATE_VERSION messages: rows of older versions are marked deleted (or deleted with hard_delete)."),
+        setting("process_activate_version_messages", SettingType::Boolean, Some(DefaultValue::Bool(true)), "The Singer SDK's switch for the same; both must be true."),
+        setting("hard_delete", SettingType::Boolean, Some(DefaultValue::Bool(false)), "ACTIVATE_VERSION deletes rows of older versions instead of setting _sdc_deleted_at."),
+        setting("sanitize_null_text_characters", SettingType::Boolean, Some(DefaultValue::Bool(false)), "Replace NUL characters (which PostgreSQL text cannot hold) with U+FFFD instead of failing."),
+        setting("validate_records", SettingType::Boolean, Some(DefaultValue::Bool(true)), "Refuse records that lack a property the schema lists in `required` (types are checked by PostgreSQL when loading)."),
+        setting("batch_size_rows", SettingType::Integer, Some(DefaultValue::Int(100_000)), "Rows per stream after which a batch is loaded and committed (also after 64 MiB of data)."),
+        setting("use_copy", SettingType::Boolean, Some(DefaultValue::Bool(false)), "Accepted for compatibility; smelt always loads with COPY."),
+        setting("dialect+driver", SettingType::String, Some(DefaultValue::Str("postgresql+psycopg")), "Accepted for compatibility; not used."),
+        setting("interpret_content_encoding", SettingType::Boolean, Some(DefaultValue::Bool(false)), "Not supported: refused when true."),
+        setting("ssl_enable", SettingType::Boolean, Some(DefaultValue::Bool(false)), "Not supported (no TLS yet): refused when true."),
+        setting("ssl_client_certificate_enable", SettingType::Boolean, Some(DefaultValue::Bool(false)), "Not supported: refused when true."),
+        setting("ssh_tunnel", SettingType::Object, None, "Not supported: refused when enable is true."),
+        setting("connect_timeout_seconds", SettingType::Integer, Some(DefaultValue::Int(30)), "smelt: give up connecting after this long (0: no limit)."),
+        setting("statement_timeout_seconds", SettingType::Integer, Some(DefaultValue::Int(600)), "smelt: give up when the server does not answer a statement, or accept the next piece of COPY data, within this long (0: no limit)."),
+    ],
 };
 
 /// The registry entry.
@@ -23,9 +90,221 @@ pub static PLUGIN: NativePlugin = NativePlugin {
 };
 
 fn run_plugin(
-    _args: &SingerArgs,
-    _input: &mut dyn BufRead,
-    _output: &mut dyn Write,
+    args: &SingerArgs,
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
 ) -> Result<(), String> {
-    Err("target-postgres is not built yet".to_string())
+    let config = load_config(args).map_err(|e| e.to_string())?;
+    let settings = settings::settings(&config)?;
+    Target::new(settings)?.run(input, output)
+}
+
+/// One Singer message as the target reads it (the SDK's envelope lacks `time_extracted` and
+/// `version`, which the `_sdc_*` columns need).
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    stream: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    record: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    schema: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    key_properties: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    value: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    time_extracted: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+/// The running target.
+struct Target {
+    settings: Settings,
+    client: smelt_pg::PgClient,
+    /// The session's current schema, for stream names without one.
+    current_schema: String,
+    streams: Vec<Stream>,
+    clock: Clock,
+    /// The latest STATE not yet written (its rows are not all committed).
+    state: Option<String>,
+}
+
+impl Target {
+    fn new(settings: Settings) -> Result<Target, String> {
+        let mut client = settings.connect()?;
+        let current_schema: String = client
+            .query_one("SELECT coalesce(current_schema(), 'public')", &[])
+            .map_err(|e| format!("could not read the current schema: {e}"))?
+            .get(0);
+        Ok(Target {
+            settings,
+            client,
+            current_schema,
+            streams: Vec::new(),
+            clock: Clock::start(),
+            state: None,
+        })
+    }
+
+    fn run(mut self, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
+        let mut line = Vec::new();
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            let n = input
+                .read_until(b'\n', &mut line)
+                .map_err(|e| format!("could not read the input: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            number += 1;
+            let text = line.trim_ascii();
+            if text.is_empty() {
+                continue;
+            }
+            self.message(text, number, out)?;
+        }
+        self.drain(out)
+    }
+
+    /// Load every pending batch, then write the held STATE.
+    fn drain(&mut self, out: &mut dyn Write) -> Result<(), String> {
+        load::drain(&mut self.client, &mut self.streams, &self.settings)?;
+        if let Some(state) = self.state.take() {
+            out.write_all(state.as_bytes())
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("could not write the state: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn find(&self, stream: &str) -> Option<usize> {
+        self.streams.iter().position(|s| s.name == stream)
+    }
+
+    fn message(&mut self, text: &[u8], line: u64, out: &mut dyn Write) -> Result<(), String> {
+        let message: Message = serde_json::from_slice(text)
+            .map_err(|e| format!("input line {line} is not a Singer message: {e}"))?;
+        let stream_name = || {
+            message.stream.as_deref().ok_or_else(|| {
+                format!(
+                    "input line {line}: the {} message has no `stream`",
+                    message.kind
+                )
+            })
+        };
+        match message.kind.as_ref() {
+            "RECORD" => {
+                let name = stream_name()?;
+                let Some(i) = self.find(name) else {
+                    return Err(format!(
+                        "input line {line}: a RECORD for stream `{name}` came before its SCHEMA"
+                    ));
+                };
+                let Some(record) = message.record else {
+                    return Err(format!("input line {line}: the RECORD has no `record`"));
+                };
+                let nul = NulPolicy {
+                    sanitize: self.settings.sanitize_nul,
+                };
+                let stream = &mut self.streams[i];
+                stream.add(
+                    record,
+                    message.time_extracted.as_deref(),
+                    message.version,
+                    line,
+                    &mut self.clock,
+                    nul,
+                    self.settings.validate_records,
+                )?;
+                if stream.rows >= self.settings.batch_rows
+                    || stream.buf.len() >= settings::BATCH_BYTES
+                {
+                    self.drain(out)?;
+                }
+            }
+            "SCHEMA" => {
+                let name = stream_name()?.to_string();
+                let spec = SchemaSpec::parse(&name, message.schema, message.key_properties)
+                    .map_err(|e| format!("input line {line}: {e}"))?;
+                let existing = self.find(&name);
+                if existing.is_some_and(|i| self.streams[i].rows > 0) {
+                    self.drain(out)?;
+                }
+                let (schema, table) = table::names(
+                    &name,
+                    self.settings.default_target_schema.as_deref(),
+                    &self.current_schema,
+                );
+                let columns =
+                    table::describe(&mut self.client, &schema, &table)?.unwrap_or_default();
+                let mut stream = Stream::new(
+                    &name,
+                    schema,
+                    table,
+                    &spec,
+                    &columns,
+                    self.settings.add_record_metadata,
+                )?;
+                match existing {
+                    Some(i) => {
+                        stream.overwritten = self.streams[i].overwritten;
+                        self.streams[i] = stream;
+                    }
+                    None => self.streams.push(stream),
+                }
+            }
+            "STATE" => {
+                let Some(value) = message.value else {
+                    return Err(format!("input line {line}: the STATE has no `value`"));
+                };
+                self.state = Some(value.get().to_string());
+                if self.streams.iter().all(|s| s.rows == 0) {
+                    self.drain(out)?;
+                }
+            }
+            "ACTIVATE_VERSION" => {
+                let name = stream_name()?.to_string();
+                let Some(version) = message.version else {
+                    return Err(format!(
+                        "input line {line}: the ACTIVATE_VERSION has no numeric `version`"
+                    ));
+                };
+                if !self.settings.activate_version {
+                    smelt_plugin_sdk::log::warn(&format!(
+                        "ACTIVATE_VERSION for stream `{name}` ignored: activate_version is false"
+                    ));
+                    return Ok(());
+                }
+                let Some(i) = self.find(&name) else {
+                    return Err(format!(
+                        "input line {line}: ACTIVATE_VERSION for stream `{name}` came before \
+                         its SCHEMA"
+                    ));
+                };
+                self.drain(out)?;
+                load::activate_version(
+                    &mut self.client,
+                    &self.streams[i],
+                    version,
+                    self.settings.hard_delete,
+                )?;
+            }
+            "BATCH" => {
+                return Err(format!(
+                    "input line {line}: BATCH messages (records in files) are not supported by \
+                     smelt's target-postgres; turn batch mode off in the tap"
+                ))
+            }
+            other => smelt_plugin_sdk::log::warn(&format!(
+                "input line {line}: ignoring a message of unknown type {other:?}"
+            )),
+        }
+        Ok(())
+    }
 }

@@ -1,0 +1,212 @@
+//! The target's settings: MeltanoLabs target-postgres' names and meanings (connection settings
+//! are read as the native tap reads them), plus refusals for what smelt does not do.
+
+use serde_json::{Map, Value};
+use smelt_pg::PgClient;
+use smelt_plugin_sdk::settings::bool_setting;
+
+/// Rows per stream after which a batch is loaded (`batch_size_rows`'s default).
+pub const BATCH_ROWS: u64 = 100_000;
+/// Bytes of COPY data per stream after which a batch is loaded whatever its row count, so
+/// memory stays bounded with wide rows.
+pub const BATCH_BYTES: usize = 64 * 1024 * 1024;
+
+/// `load_method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMethod {
+    /// `append-only` (the default) and `upsert`: as in MeltanoLabs, streams with key properties
+    /// are merged on their keys, streams without are appended.
+    Merge,
+    /// `overwrite`: a stream's table is emptied (in the transaction of its first batch) before
+    /// its first rows of the run are loaded.
+    Overwrite,
+}
+
+/// The settings, read and checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Connection settings and bounds (shared with the native tap).
+    pub connection: smelt_tap_postgres::config::Settings,
+    /// `default_target_schema`: the schema of every table (`None`: from the stream name).
+    pub default_target_schema: Option<String>,
+    /// `load_method`.
+    pub load_method: LoadMethod,
+    /// `add_record_metadata`: the `_sdc_*` columns.
+    pub add_record_metadata: bool,
+    /// `activate_version` and `process_activate_version_messages`: act on ACTIVATE_VERSION.
+    pub activate_version: bool,
+    /// `hard_delete`: ACTIVATE_VERSION deletes older rows instead of setting `_sdc_deleted_at`.
+    pub hard_delete: bool,
+    /// `sanitize_null_text_characters`: NUL becomes U+FFFD instead of an error.
+    pub sanitize_nul: bool,
+    /// `validate_records`: refuse records missing a `required` property.
+    pub validate_records: bool,
+    /// `batch_size_rows`.
+    pub batch_rows: u64,
+}
+
+fn whole_number(config: &Map<String, Value>, key: &str) -> Result<Option<u64>, String> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("`{key}` must be a whole number, found \"{s}\"")),
+        Some(other) => Err(format!("`{key}` must be a whole number, found {other}")),
+    }
+}
+
+/// Settings whose feature smelt does not have: refused when turned on, with what to do.
+const REFUSED_WHEN_TRUE: &[(&str, &str)] = &[
+    ("ssl_enable", "TLS connections are not supported by smelt's PostgreSQL client yet; connect over a trusted network or use the MeltanoLabs variant"),
+    ("ssl_client_certificate_enable", "client certificates are not supported by smelt's PostgreSQL client yet; use the MeltanoLabs variant"),
+    ("interpret_content_encoding", "contentEncoding (bytea columns) is not supported yet; use the MeltanoLabs variant"),
+    ("flattening_enabled", "schema flattening is not supported; flatten in a mapper or use the MeltanoLabs variant"),
+];
+
+/// Read the settings from the merged config.
+pub fn settings(config: &Map<String, Value>) -> Result<Settings, String> {
+    for (key, why) in REFUSED_WHEN_TRUE {
+        if bool_setting(config, key, false)? {
+            return Err(format!("`{key}` is true, but {why}"));
+        }
+    }
+    if let Some(tunnel) = config.get("ssh_tunnel").filter(|v| !v.is_null()) {
+        let enabled = match tunnel {
+            Value::Object(t) => bool_setting(t, "enable", false)?,
+            other => return Err(format!("`ssh_tunnel` must be an object, found {other}")),
+        };
+        if enabled {
+            return Err(
+                "`ssh_tunnel.enable` is true, but SSH tunnels are not supported by smelt's \
+                 target-postgres; open the tunnel outside (ssh -L) and point `host`/`port` at it"
+                    .to_string(),
+            );
+        }
+    }
+    match config.get("stream_maps") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) if m.is_empty() => {}
+        Some(_) => {
+            return Err(
+                "`stream_maps` is set, but smelt's target-postgres does not apply stream maps; \
+                 put them in a mapper (smelt's native map-transform) between tap and target"
+                    .to_string(),
+            )
+        }
+    }
+    let load_method = match config.get("load_method") {
+        None | Some(Value::Null) => LoadMethod::Merge,
+        Some(Value::String(s)) => match s.as_str() {
+            "append-only" | "upsert" | "" => LoadMethod::Merge,
+            "overwrite" => LoadMethod::Overwrite,
+            other => {
+                return Err(format!(
+                    "`load_method` must be append-only, upsert or overwrite, found {other:?}"
+                ))
+            }
+        },
+        Some(other) => return Err(format!("`load_method` must be a string, found {other}")),
+    };
+    let default_target_schema = match config.get("default_target_schema") {
+        None => Some("melty".to_string()),
+        Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(format!(
+                "`default_target_schema` must be a string, found {other}"
+            ))
+        }
+    };
+    let mut connection = smelt_tap_postgres::config::settings(config)?;
+    connection.config.application_name("smelt target-postgres");
+    let batch_rows = match whole_number(config, "batch_size_rows")? {
+        None | Some(0) => BATCH_ROWS,
+        Some(n) => n,
+    };
+    Ok(Settings {
+        connection,
+        default_target_schema,
+        load_method,
+        add_record_metadata: bool_setting(config, "add_record_metadata", true)?,
+        activate_version: bool_setting(config, "activate_version", true)?
+            && bool_setting(config, "process_activate_version_messages", true)?,
+        hard_delete: bool_setting(config, "hard_delete", false)?,
+        sanitize_nul: bool_setting(config, "sanitize_null_text_characters", false)?,
+        validate_records: bool_setting(config, "validate_records", true)?,
+        batch_rows,
+    })
+}
+
+impl Settings {
+    /// Connect, with the session set up as the tap sets it (UTC, ISO dates, standard strings).
+    pub fn connect(&self) -> Result<PgClient, String> {
+        self.connection.connect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(v: Value) -> Result<Settings, String> {
+        match v {
+            Value::Object(m) => settings(&m),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn defaults_match_meltanolabs() {
+        let s = read(json!({"host": "h", "user": "u", "password": "secret", "database": "d"}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.default_target_schema.as_deref(), Some("melty"));
+        assert!(s.add_record_metadata && s.activate_version && s.validate_records);
+        assert!(!s.hard_delete && !s.sanitize_nul);
+        assert_eq!(s.load_method, LoadMethod::Merge);
+        assert_eq!(s.batch_rows, BATCH_ROWS);
+        let s = read(
+            json!({"host": "h", "default_target_schema": null, "load_method": "overwrite",
+                            "batch_size_rows": "50", "use_copy": true}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.default_target_schema, None);
+        assert_eq!(s.load_method, LoadMethod::Overwrite);
+        assert_eq!(s.batch_rows, 50);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_do_naming_the_setting() {
+        for (bad, needle) in [
+            (json!({"host": "h", "ssl_enable": true}), "`ssl_enable`"),
+            (
+                json!({"host": "h", "ssh_tunnel": {"enable": true}}),
+                "`ssh_tunnel.enable`",
+            ),
+            (
+                json!({"host": "h", "load_method": "merge"}),
+                "`load_method`",
+            ),
+            (
+                json!({"host": "h", "stream_maps": {"s": {"a": "b"}}}),
+                "`stream_maps`",
+            ),
+            (
+                json!({"host": "h", "batch_size_rows": -1}),
+                "batch_size_rows",
+            ),
+            (json!({"host": "h", "hard_delete": "maybe"}), "hard_delete"),
+        ] {
+            match read(bad) {
+                Err(e) => assert!(e.contains(needle), "{e}"),
+                Ok(_) => panic!("accepted {needle}"),
+            }
+        }
+        assert!(read(json!({"host": "h", "ssh_tunnel": {"enable": false}})).is_ok());
+    }
+}
