@@ -31,6 +31,41 @@ pub struct Settings {
     pub stream_options: Map<String, Value>,
     /// Bounds on connecting and on each round trip.
     pub bounds: Bounds,
+    /// LOG_BASED: the logical replication slot, the publication, and whether streams
+    /// without a bookmark start with a snapshot of the table.
+    pub log_based: LogBasedSettings,
+}
+
+/// The LOG_BASED settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogBasedSettings {
+    /// `replication_slot_name` (MeltanoLabs' setting and default, `tappostgres`).
+    pub slot: String,
+    /// `publication_name` (smelt: pgoutput reads a publication; default: the slot's name).
+    pub publication: String,
+    /// `auto_bootstrap_log_based`: a stream without a bookmark is first read whole.
+    pub bootstrap: bool,
+}
+
+/// MeltanoLabs' default `replication_slot_name`.
+pub const DEFAULT_SLOT: &str = "tappostgres";
+
+/// A slot or publication name as MeltanoLabs accepts slot names: letters, digits and
+/// underscores, at most 63, not starting with `pg_`.
+fn object_name(config: &Map<String, Value>, key: &str, default: &str) -> Result<String, String> {
+    let name = string(config, key)?.unwrap_or_else(|| default.to_string());
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with("pg_")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(name)
+    } else {
+        Err(format!(
+            "`{key}` must be 1 to 63 letters, digits or underscores not starting with pg_, \
+             found {name:?}"
+        ))
+    }
 }
 
 fn string(config: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
@@ -155,7 +190,14 @@ pub fn settings(config: &Map<String, Value>) -> Result<Settings, String> {
         Some(Value::Object(map)) => map.clone(),
         Some(other) => return Err(format!("`stream_options` must be an object, found {other}")),
     };
+    let slot = object_name(config, "replication_slot_name", DEFAULT_SLOT)?;
+    let log_based = LogBasedSettings {
+        publication: object_name(config, "publication_name", &slot)?,
+        slot,
+        bootstrap: bool_setting(config, "auto_bootstrap_log_based", false)?,
+    };
     Ok(Settings {
+        log_based,
         location: smelt_pg::location(&pg),
         config: pg,
         filter_schemas,
@@ -243,6 +285,14 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.location, "postgresql://u@h:5432/d");
         assert_eq!(s.bounds.connect, Some(CONNECT_TIMEOUT));
+        assert_eq!(
+            s.log_based,
+            LogBasedSettings {
+                slot: "tappostgres".into(),
+                publication: "tappostgres".into(),
+                bootstrap: false
+            }
+        );
         let s = settings(&map(json!({
             "host": "ignored",
             "sqlalchemy_url": "postgresql+psycopg2://a:b@x:7/y",
@@ -260,6 +310,14 @@ mod tests {
             (
                 json!({"host": "h", "dates_as_string": "maybe"}),
                 "dates_as_string",
+            ),
+            (
+                json!({"host": "h", "replication_slot_name": "pg_x"}),
+                "replication_slot_name",
+            ),
+            (
+                json!({"host": "h", "publication_name": "a-b"}),
+                "publication_name",
             ),
         ] {
             match settings(&map(bad)) {

@@ -9,8 +9,12 @@
 //!   lines without building JSON values. INCREMENTAL reads `WHERE key >= bookmark ORDER BY key`
 //!   (the Singer SDK's rule: the bookmarked rows are read again, so nothing is lost when a run
 //!   stops between two rows of the same key value) and emits STATE every 10,000 records.
-//! - Not yet: LOG_BASED (logical replication), SSH tunnels and TLS.
+//! - LOG_BASED reads the changes of all LOG_BASED streams in one pass over a logical
+//!   replication slot (pgoutput, through SQL), from the state's LSN to the WAL position at the
+//!   start of the run; see [`cdc`].
+//! - Not yet: SSH tunnels and TLS.
 
+pub mod cdc;
 pub mod config;
 pub mod discover;
 pub mod sync;
@@ -44,8 +48,9 @@ pub const SPEC: PluginSpec = PluginSpec {
     name: "tap-postgres",
     kind: PluginKind::Extractor,
     description: "Reads PostgreSQL tables and views (FULL_TABLE and INCREMENTAL) with binary \
-                  COPY; settings and stream IDs compatible with MeltanoLabs tap-postgres; \
-                  built into smelt.",
+                  COPY, and table changes (LOG_BASED) from a logical replication slot; \
+                  settings and stream IDs compatible with MeltanoLabs tap-postgres; built \
+                  into smelt.",
     capabilities: &["catalog", "discover", "state", "about"],
     settings: &[
         setting("host", SettingType::String, None, "Host name of the PostgreSQL server (ignored when sqlalchemy_url is set)."),
@@ -60,6 +65,9 @@ pub const SPEC: PluginSpec = PluginSpec {
         setting("max_record_count", SettingType::Integer, None, "At most this many records per stream."),
         setting("stream_options", SettingType::Object, None, "Per stream ID: {custom_where_clauses: [SQL conditions ANDed to the query]}."),
         setting("default_replication_method", SettingType::String, Some(DefaultValue::Str("FULL_TABLE")), "FULL_TABLE, INCREMENTAL or LOG_BASED. Accepted and checked, and, as in MeltanoLabs tap-postgres 0.10, not used: the catalog's replication-method and replication-key decide."),
+        setting("replication_slot_name", SettingType::String, Some(DefaultValue::Str(config::DEFAULT_SLOT)), "LOG_BASED: the logical replication slot (pgoutput) to read; created when missing. Letters, digits and underscores, at most 63, not starting with pg_."),
+        setting("publication_name", SettingType::String, None, "smelt, LOG_BASED: the publication the slot is read through (default: the slot's name); created for the selected tables when missing, which are added to it when not in it."),
+        setting("auto_bootstrap_log_based", SettingType::Boolean, Some(DefaultValue::Bool(false)), "LOG_BASED: a stream without a bookmark is first read whole (a snapshot), then its changes from the WAL position taken before that read. Off: only changes from the slot's position on."),
         setting("connect_timeout_seconds", SettingType::Integer, Some(DefaultValue::Int(30)), "smelt: give up connecting after this long (0: no limit)."),
         setting("statement_timeout_seconds", SettingType::Integer, Some(DefaultValue::Int(600)), "smelt: give up when the server does not answer a query, or send the next row, within this long (0: no limit)."),
     ],
@@ -103,8 +111,23 @@ pub fn run(args: &SingerArgs, out: &mut dyn Write, state_every: u64) -> Result<(
         return Ok(());
     }
     let plans = sync::plans(&tables, catalog.as_ref(), &settings)?;
-    for plan in &plans {
+    let (log_based, others): (Vec<&sync::Plan>, Vec<&sync::Plan>) = plans
+        .iter()
+        .partition(|p| p.method == sync::Method::LogBased);
+    for plan in others {
         sync::sync_stream(&mut client, plan, &settings, &mut state, out, state_every)?;
+        out.flush()
+            .map_err(|e| format!("could not write the output: {e}"))?;
+    }
+    if !log_based.is_empty() {
+        cdc::sync(
+            &mut client,
+            &log_based,
+            &settings,
+            &mut state,
+            out,
+            state_every,
+        )?;
         out.flush()
             .map_err(|e| format!("could not write the output: {e}"))?;
     }

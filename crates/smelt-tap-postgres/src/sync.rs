@@ -28,6 +28,9 @@ pub enum Method {
         /// The replication key column.
         key: String,
     },
+    /// Changes read from a logical replication slot (see [`crate::cdc`]); the records carry
+    /// `_sdc_deleted_at` and `_sdc_lsn`, the replication key.
+    LogBased,
 }
 
 /// One stream to sync.
@@ -60,13 +63,10 @@ pub fn method(stream: &str, method: Option<&str>, key: Option<&str>) -> Result<M
             "stream '{stream}': replication-method INCREMENTAL needs a replication-key in the \
              catalog metadata"
         )),
-        (Some("LOG_BASED"), _) => Err(format!(
-            "stream '{stream}': LOG_BASED replication is not supported by smelt's native \
-             tap-postgres yet; use FULL_TABLE or INCREMENTAL, or the meltanolabs variant"
-        )),
+        (Some("LOG_BASED"), _) => Ok(Method::LogBased),
         (Some(other), _) => Err(format!(
-            "stream '{stream}': unknown replication-method {other:?} (use FULL_TABLE or \
-             INCREMENTAL)"
+            "stream '{stream}': unknown replication-method {other:?} (use FULL_TABLE, \
+             INCREMENTAL or LOG_BASED)"
         )),
     }
 }
@@ -126,8 +126,15 @@ pub fn plans(
         )?;
         let rk = match &method {
             Method::Incremental { key } => Some(key.as_str()),
-            Method::FullTable => None,
+            Method::FullTable | Method::LogBased => None,
         };
+        if method == Method::LogBased && table.is_view {
+            return Err(format!(
+                "stream '{id}': {}.{} is a view; LOG_BASED reads the changes of tables only \
+                 (use FULL_TABLE or INCREMENTAL for views)",
+                table.schema, table.name
+            ));
+        }
         if let Some(rk) = rk {
             if !table.columns.iter().any(|c| c.name == rk) {
                 return Err(format!(
@@ -151,7 +158,12 @@ pub fn plans(
             .and_then(Value::as_object);
         if let Some(props) = catalog_props {
             for name in props.keys() {
-                if cs.property_selected(name) && !table.columns.iter().any(|c| &c.name == name) {
+                // A catalog written by MeltanoLabs' LOG_BASED run lists the `_sdc_` columns.
+                let added = method == Method::LogBased && crate::cdc::is_sdc_column(name);
+                if !added
+                    && cs.property_selected(name)
+                    && !table.columns.iter().any(|c| &c.name == name)
+                {
                     return Err(format!(
                         "stream '{id}': column {name:?} is selected in the catalog but {}.{} \
                          has no such column (dropped or renamed?); run discovery again or \
@@ -187,6 +199,9 @@ pub fn plans(
                     props.insert(c.name.clone(), discovered["properties"][&c.name].clone());
                 }
             }
+        }
+        if method == Method::LogBased {
+            crate::cdc::log_based_schema(&mut schema);
         }
         plans.push(Plan {
             stream: id.to_string(),
@@ -274,19 +289,20 @@ pub fn bookmark(state: &Value, stream: &str, key: &str) -> Option<String> {
     }
 }
 
-fn write_err(e: std::io::Error) -> String {
+/// A failed write to the output, as a message.
+pub fn write_err(e: std::io::Error) -> String {
     format!("could not write the output: {e}")
 }
 
 /// Emit a STATE message with `state`.
-fn emit_state<W: Write + ?Sized>(out: &mut W, state: &Value) -> Result<(), String> {
+pub fn emit_state<W: Write + ?Sized>(out: &mut W, state: &Value) -> Result<(), String> {
     serde_json::to_writer(&mut *out, &StateMessage::new(state))
         .map_err(|e| format!("could not write the output: {e}"))?;
     out.write_all(b"\n").map_err(write_err)
 }
 
 /// Set `bookmarks.<stream>` in `state` to `value`.
-fn set_bookmark(state: &mut Value, stream: &str, value: Value) {
+pub fn set_bookmark(state: &mut Value, stream: &str, value: Value) {
     if !state.is_object() {
         *state = json!({});
     }
@@ -304,20 +320,77 @@ fn set_bookmark(state: &mut Value, stream: &str, value: Value) {
     }
 }
 
-/// Sync one plan, updating `state`; returns the number of records.
-pub fn sync_stream<W: Write + ?Sized>(
-    client: &mut PgClient,
-    plan: &Plan,
-    settings: &Settings,
-    state: &mut Value,
-    out: &mut W,
-    state_every: u64,
-) -> Result<u64, String> {
-    let rk = match &plan.method {
-        Method::Incremental { key } => Some(key.clone()),
-        Method::FullTable => None,
+/// Writes one stream's RECORD lines from JSON text per field, without building JSON values:
+/// the message's start, each field's `"name":` and the end are computed once.
+pub struct RecordWriter {
+    prefix: Vec<u8>,
+    keys: Vec<Vec<u8>>,
+    suffix: Vec<u8>,
+    line: Vec<u8>,
+    empty: bool,
+}
+
+impl RecordWriter {
+    /// A writer for `stream` whose field `i` is named `names[i]`; `time_extracted` is now.
+    pub fn new(stream: &str, names: &[&str]) -> RecordWriter {
+        let mut prefix = Vec::new();
+        prefix.extend_from_slice(b"{\"type\":\"RECORD\",\"stream\":");
+        write_str(&mut prefix, stream);
+        prefix.extend_from_slice(b",\"record\":{");
+        let keys = names
+            .iter()
+            .map(|name| {
+                let mut k = Vec::new();
+                write_str(&mut k, name);
+                k.push(b':');
+                k
+            })
+            .collect();
+        let extracted = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+            .to_string();
+        RecordWriter {
+            prefix,
+            keys,
+            suffix: format!("}},\"time_extracted\":\"{extracted}\"}}\n").into_bytes(),
+            line: Vec::with_capacity(1024),
+            empty: true,
+        }
+    }
+
+    /// Start a record.
+    pub fn start(&mut self) {
+        self.line.clear();
+        self.line.extend_from_slice(&self.prefix);
+        self.empty = true;
+    }
+
+    /// Add field `i` with `json` (JSON text) as its value.
+    pub fn field(&mut self, i: usize, json: &[u8]) {
+        if !self.empty {
+            self.line.push(b',');
+        }
+        self.empty = false;
+        if let Some(key) = self.keys.get(i) {
+            self.line.extend_from_slice(key);
+        }
+        self.line.extend_from_slice(json);
+    }
+
+    /// End the record and write it to `out`.
+    pub fn finish<W: Write + ?Sized>(&mut self, out: &mut W) -> Result<(), String> {
+        self.line.extend_from_slice(&self.suffix);
+        out.write_all(&self.line).map_err(write_err)
+    }
+}
+
+/// Write the SCHEMA message of `plan`.
+pub fn write_schema<W: Write + ?Sized>(out: &mut W, plan: &Plan) -> Result<(), String> {
+    let bookmark_props: Vec<String> = match &plan.method {
+        Method::Incremental { key } => vec![key.clone()],
+        Method::LogBased => vec![crate::cdc::LSN_COLUMN.to_string()],
+        Method::FullTable => Vec::new(),
     };
-    let bookmark_props: Vec<String> = rk.iter().cloned().collect();
     serde_json::to_writer(
         &mut *out,
         &SchemaMessage::new(
@@ -328,8 +401,50 @@ pub fn sync_stream<W: Write + ?Sized>(
         ),
     )
     .map_err(|e| format!("could not write the output: {e}"))?;
-    out.write_all(b"\n").map_err(write_err)?;
+    out.write_all(b"\n").map_err(write_err)
+}
 
+/// Sync one FULL_TABLE or INCREMENTAL plan (SCHEMA, RECORDs, STATE), updating `state`;
+/// returns the number of records.
+pub fn sync_stream<W: Write + ?Sized>(
+    client: &mut PgClient,
+    plan: &Plan,
+    settings: &Settings,
+    state: &mut Value,
+    out: &mut W,
+    state_every: u64,
+) -> Result<u64, String> {
+    write_schema(out, plan)?;
+    let count = read_rows(client, plan, settings, state, out, state_every)?;
+    if !matches!(plan.method, Method::Incremental { .. }) {
+        let has = state
+            .get("bookmarks")
+            .and_then(|b| b.get(&plan.stream))
+            .is_some();
+        if !has {
+            set_bookmark(state, &plan.stream, json!({}));
+        }
+    }
+    emit_state(out, state)?;
+    Ok(count)
+}
+
+/// Read a plan's rows with one binary COPY and write them as RECORDs: the whole table, or
+/// for INCREMENTAL the rows from the bookmark on (updating the bookmark in `state` and
+/// emitting STATE every `state_every` records). LOG_BASED plans are read whole, as the first
+/// run's snapshot, with null `_sdc_deleted_at` and `_sdc_lsn`. Returns the number of records.
+pub fn read_rows<W: Write + ?Sized>(
+    client: &mut PgClient,
+    plan: &Plan,
+    settings: &Settings,
+    state: &mut Value,
+    out: &mut W,
+    state_every: u64,
+) -> Result<u64, String> {
+    let rk = match &plan.method {
+        Method::Incremental { key } => Some(key.clone()),
+        Method::FullTable | Method::LogBased => None,
+    };
     let start = rk.as_deref().and_then(|k| bookmark(state, &plan.stream, k));
     let sql = copy_sql(plan, start.as_deref(), settings)?;
     log::info(&format!(
@@ -339,6 +454,7 @@ pub fn sync_stream<W: Write + ?Sized>(
         match &plan.method {
             Method::FullTable => "FULL_TABLE".to_string(),
             Method::Incremental { key } => format!("INCREMENTAL on {key}"),
+            Method::LogBased => "LOG_BASED: the first run's snapshot".to_string(),
         },
         start
             .as_deref()
@@ -355,34 +471,16 @@ pub fn sync_stream<W: Write + ?Sized>(
             plan.table.sql_name()
         )
     };
-
-    let mut prefix = Vec::new();
-    prefix.extend_from_slice(b"{\"type\":\"RECORD\",\"stream\":");
-    write_str(&mut prefix, &plan.stream);
-    prefix.extend_from_slice(b",\"record\":{");
-    let keys: Vec<Vec<u8>> = plan
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let mut k = Vec::new();
-            if i > 0 {
-                k.push(b',');
-            }
-            write_str(&mut k, &c.name);
-            k.push(b':');
-            k
-        })
-        .collect();
-    let extracted = chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
-        .to_string();
-    let suffix = format!("}},\"time_extracted\":\"{extracted}\"}}\n").into_bytes();
+    let log_based = plan.method == Method::LogBased;
+    let mut names: Vec<&str> = plan.columns.iter().map(|c| c.name.as_str()).collect();
+    if log_based {
+        names.extend(crate::cdc::SDC_COLUMNS);
+    }
+    let mut writer = RecordWriter::new(&plan.stream, &names);
 
     let copy = client.copy_out(&sql).map_err(|e| failed(&e))?;
     let mut rows = BinaryRows::new(copy);
     let mut fields = Vec::new();
-    let mut line = Vec::with_capacity(1024);
     let mut last_key: Option<Vec<u8>> = None;
     let mut count = 0u64;
     let bookmark_value = |last: &Option<Vec<u8>>, rk: &str| -> Result<Option<Value>, String> {
@@ -411,10 +509,8 @@ pub fn sync_stream<W: Write + ?Sized>(
                 plan.columns.len()
             )));
         }
-        line.clear();
-        line.extend_from_slice(&prefix);
+        writer.start();
         for (i, (field, column)) in fields.iter().zip(&plan.columns).enumerate() {
-            line.extend_from_slice(&keys[i]);
             let value = match field {
                 None => Fixed::Null,
                 Some(range) => fix_value(&column.kind, &row[range.clone()]),
@@ -424,15 +520,18 @@ pub fn sync_stream<W: Write + ?Sized>(
                 Fixed::Bytes(b) => b,
                 Fixed::Owned(b) => b,
             };
-            line.extend_from_slice(bytes);
+            writer.field(i, bytes);
             if Some(i) == rk_index && !matches!(value, Fixed::Null) {
                 let slot = last_key.get_or_insert_with(Vec::new);
                 slot.clear();
                 slot.extend_from_slice(bytes);
             }
         }
-        line.extend_from_slice(&suffix);
-        out.write_all(&line).map_err(write_err)?;
+        if log_based {
+            writer.field(plan.columns.len(), b"null");
+            writer.field(plan.columns.len() + 1, b"null");
+        }
+        writer.finish(out)?;
         count += 1;
         if state_every > 0 && count.is_multiple_of(state_every) {
             if let Some(rk) = &rk {
@@ -444,23 +543,11 @@ pub fn sync_stream<W: Write + ?Sized>(
         }
     }
     drop(rows);
-    match &rk {
-        Some(rk) => {
-            if let Some(b) = bookmark_value(&last_key, rk)? {
-                set_bookmark(state, &plan.stream, b);
-            }
-        }
-        None => {
-            let has = state
-                .get("bookmarks")
-                .and_then(|b| b.get(&plan.stream))
-                .is_some();
-            if !has {
-                set_bookmark(state, &plan.stream, json!({}));
-            }
+    if let Some(rk) = &rk {
+        if let Some(b) = bookmark_value(&last_key, rk)? {
+            set_bookmark(state, &plan.stream, b);
         }
     }
-    emit_state(out, state)?;
     log::info(&format!(
         "tap-postgres: stream '{}': {count} record{}",
         plan.stream,
@@ -486,9 +573,10 @@ mod tests {
             method("s", None, Some("k")),
             Ok(Method::Incremental { key: "k".into() })
         );
+        assert_eq!(method("s", Some("LOG_BASED"), None), Ok(Method::LogBased));
         for (m, needle) in [
             ("INCREMENTAL", "needs a replication-key"),
-            ("LOG_BASED", "not supported"),
+            ("CDC", "unknown replication-method"),
         ] {
             match method("s", Some(m), None) {
                 Err(e) => assert!(e.contains(needle), "{e}"),
