@@ -39,11 +39,20 @@ impl std::fmt::Debug for AzureConnection {
 }
 
 /// Parse a connection string. Errors never quote it (it holds the account key).
+#[cfg(test)]
 pub(crate) fn parse_connection_string(text: &str) -> Result<AzureConnection, StateError> {
+    parse_connection_string_named(text, "state_backend.azure.connection_string")
+}
+
+/// [`parse_connection_string`] for a connection string given in `setting`.
+pub(crate) fn parse_connection_string_named(
+    text: &str,
+    setting: &str,
+) -> Result<AzureConnection, StateError> {
     let invalid = |reason: &str| {
         StateError::Backend(format!(
-            "the Azure connection string (state_backend.azure.connection_string or \
-             AZURE_STORAGE_CONNECTION_STRING) {reason}; copy it from the storage account's \
+            "the Azure connection string ({setting} or AZURE_STORAGE_CONNECTION_STRING) \
+             {reason}; copy it from the storage account's \
              \"Access keys\" page, e.g. \
              DefaultEndpointsProtocol=https;AccountName=NAME;AccountKey=KEY;EndpointSuffix=core.windows.net"
         ))

@@ -12,12 +12,10 @@ use smelt_state::{
     STATE_FILE,
 };
 
-use crate::executor::Executor;
+use crate::handle::StoreHandle;
 use crate::lock::{self, HeldLock, LockPolicy, LOCK_FILE};
 use crate::objects::{Objects, Put};
-use crate::stores::{store_for, StoreCell};
-use crate::uri::{parse_uri, Location};
-use crate::ObjectStoreSettings;
+use crate::{ObjectStoreSettings, SettingNames};
 
 /// How often an update re-reads and retries when its conditional write loses a race (only
 /// happens when another writer ignores the lock, e.g. Meltano, whose lock is not atomic).
@@ -31,11 +29,8 @@ const MAX_UPDATE_ATTEMPTS: usize = 20;
 /// Built by [`from_uri`]. The API is synchronous; each backend owns a small current-thread
 /// runtime that drives object_store's async client, shared by all threads using the backend.
 pub struct ObjectStoreBackend {
-    location: Location,
+    handle: StoreHandle,
     root_url: String,
-    bucket_url: String,
-    store: StoreCell,
-    exec: Executor,
     policy: LockPolicy,
     /// Locks this instance holds for whole runs (see [`StateBackend::claim_run`]).
     claims: Mutex<HashMap<String, HeldLock>>,
@@ -52,15 +47,10 @@ pub fn from_uri(
     uri: &str,
     settings: &ObjectStoreSettings,
 ) -> Result<ObjectStoreBackend, StateError> {
-    let location = parse_uri(uri)?;
-    let store = store_for(&location, settings)?;
-    let exec = Executor::new(settings.timeout, location.bucket_url())?;
+    let handle = StoreHandle::open(uri, settings, &SettingNames::STATE_BACKEND)?;
     Ok(ObjectStoreBackend {
-        root_url: location.root_url(),
-        bucket_url: location.bucket_url(),
-        location,
-        store,
-        exec,
+        root_url: handle.root_url(),
+        handle,
         policy: LockPolicy::new(settings.lock_timeout, settings.lock_retry),
         claims: Mutex::default(),
     })
@@ -109,7 +99,7 @@ impl ObjectStoreBackend {
     /// `<prefix>/<id>/<file>`, with the state ID used verbatim (`:` included), as Meltano does.
     fn key(&self, id: &str, file: &str) -> Result<Path, StateError> {
         validate_state_id(id)?;
-        let prefix = self.location.prefix.as_ref();
+        let prefix = self.handle.location.prefix.as_ref();
         let raw = if prefix.is_empty() {
             format!("{id}/{file}")
         } else {
@@ -122,12 +112,7 @@ impl ObjectStoreBackend {
     }
 
     fn objects(&self) -> Result<Objects<'_>, StateError> {
-        Ok(Objects {
-            store: self.store.get(&self.exec)?,
-            exec: &self.exec,
-            cloud: self.location.cloud,
-            bucket_url: &self.bucket_url,
-        })
+        self.handle.objects()
     }
 
     fn claims(&self) -> MutexGuard<'_, HashMap<String, HeldLock>> {
@@ -215,7 +200,7 @@ impl StateBackend for ObjectStoreBackend {
     fn list(&self, pattern: Option<&str>) -> Result<Vec<String>, StateError> {
         let pattern = compile_pattern(pattern)?;
         let objects = self.objects()?;
-        let prefix = &self.location.prefix;
+        let prefix = &self.handle.location.prefix;
         let mut ids: Vec<String> = objects
             .list(prefix)?
             .iter()

@@ -7,6 +7,8 @@ use std::time::Duration;
 use smelt_state::StateError;
 use tokio::runtime::{Builder, Handle, Runtime};
 
+use crate::SettingNames;
+
 /// Runs object_store futures to completion on a private current-thread runtime.
 ///
 /// Several threads may call [`Executor::block_on`] at once (tokio lets one of them drive the
@@ -22,12 +24,24 @@ pub(crate) struct Executor {
     limit: Option<Duration>,
     /// The store, for messages.
     what: String,
+    /// The setting names to quote in messages.
+    names: SettingNames,
 }
 
 impl Executor {
     /// A new current-thread runtime with I/O and timers; calls give up after `limit`,
     /// with an error naming `what` (the bucket URL).
+    #[cfg(test)]
     pub(crate) fn new(limit: Option<Duration>, what: String) -> Result<Executor, StateError> {
+        Executor::named(limit, what, SettingNames::STATE_BACKEND)
+    }
+
+    /// [`Executor::new`] whose messages quote the settings `names`.
+    pub(crate) fn named(
+        limit: Option<Duration>,
+        what: String,
+        names: SettingNames,
+    ) -> Result<Executor, StateError> {
         let runtime = Builder::new_current_thread()
             .enable_all()
             .build()
@@ -40,6 +54,7 @@ impl Executor {
             runtime: Some(runtime),
             limit,
             what,
+            names,
         })
     }
 
@@ -79,12 +94,13 @@ impl Executor {
         };
         out.ok_or_else(|| {
             StateError::Backend(format!(
-                "the state backend {} did not answer within {:.1}s (smelt's bound, set by \
-                 state_backend.timeout_seconds); check that the endpoint is the object store \
-                 and reachable (state_backend.s3.endpoint_url, proxies, firewall), or raise \
-                 the setting",
+                "the object store {} did not answer within {:.1}s (smelt's bound, set by \
+                 {}); check that the endpoint is the object store and reachable ({}, proxies, \
+                 firewall), or raise the setting",
                 self.what,
-                limit.unwrap_or_default().as_secs_f64()
+                limit.unwrap_or_default().as_secs_f64(),
+                self.names.timeout,
+                self.names.s3_endpoint_url
             ))
         })
     }

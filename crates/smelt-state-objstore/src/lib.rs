@@ -45,6 +45,7 @@
 mod azure_conn;
 mod backend;
 mod executor;
+mod handle;
 mod lock;
 mod objects;
 mod settings;
@@ -52,4 +53,7 @@ mod stores;
 mod uri;
 
 pub use backend::{from_uri, ObjectStoreBackend};
-pub use settings::{ObjectStoreSettings, DEFAULT_TIMEOUT};
+pub use handle::StoreHandle;
+pub use settings::{ObjectStoreSettings, SettingNames, DEFAULT_TIMEOUT};
+/// The error type of every operation here (shared with the other state backends).
+pub use smelt_state::StateError;

@@ -12,6 +12,7 @@ use smelt_state::StateError;
 
 use crate::executor::Executor;
 use crate::uri::Cloud;
+use crate::SettingNames;
 
 /// Appended when a store rejects the conditional headers the lock protocol relies on.
 const CONDITIONAL_HINT: &str = "; this store does not seem to support conditional writes \
@@ -49,6 +50,8 @@ pub(crate) struct Objects<'a> {
     pub cloud: Cloud,
     /// `scheme://bucket`, for messages.
     pub bucket_url: &'a str,
+    /// The setting names to quote in messages.
+    pub names: &'a SettingNames,
 }
 
 impl Objects<'_> {
@@ -149,9 +152,10 @@ impl Objects<'_> {
     fn missing_bucket(&self, action: &str, key: &Path) -> StateError {
         StateError::Backend(format!(
             "could not {action} {}: the bucket (or container) {} does not exist; create it, or \
-             fix state_backend.uri",
+             fix {}",
             self.url(key),
-            self.bucket_url
+            self.bucket_url,
+            self.names.uri
         ))
     }
 
@@ -175,7 +179,10 @@ impl Objects<'_> {
         match e {
             object_store::Error::PermissionDenied { .. }
             | object_store::Error::Unauthenticated { .. } => {
-                format!("; access was denied: {}", self.cloud.credentials_hint())
+                format!(
+                    "; access was denied: {}",
+                    self.cloud.credentials_hint(self.names)
+                )
             }
             object_store::Error::NotImplemented { .. }
             | object_store::Error::NotSupported { .. } => CONDITIONAL_HINT.to_string(),

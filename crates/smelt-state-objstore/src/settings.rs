@@ -12,7 +12,42 @@ use smelt_state::{DEFAULT_LOCK_RETRY, DEFAULT_LOCK_TIMEOUT};
 /// connections but never answers fails the command in tens of seconds, not minutes.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Settings for [`crate::from_uri`], one field per Meltano setting. Unset credentials fall
+/// The names of the settings an object store is configured with, as the user writes them, so
+/// every message points at the setting to fix: `state_backend.*` for the state backends, the
+/// plugin's own setting names when a plugin (target-parquet) writes to a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingNames {
+    /// The URL (`state_backend.uri`).
+    pub uri: &'static str,
+    /// The S3 access key ID.
+    pub s3_access_key_id: &'static str,
+    /// The S3 secret access key.
+    pub s3_secret_access_key: &'static str,
+    /// The S3 endpoint URL.
+    pub s3_endpoint_url: &'static str,
+    /// The Google credentials file.
+    pub gcs_application_credentials: &'static str,
+    /// The Azure connection string.
+    pub azure_connection_string: &'static str,
+    /// The bound on one operation.
+    pub timeout: &'static str,
+}
+
+impl SettingNames {
+    /// Meltano's `state_backend.*` setting names.
+    pub const STATE_BACKEND: SettingNames = SettingNames {
+        uri: "state_backend.uri",
+        s3_access_key_id: "state_backend.s3.aws_access_key_id",
+        s3_secret_access_key: "state_backend.s3.aws_secret_access_key",
+        s3_endpoint_url: "state_backend.s3.endpoint_url",
+        gcs_application_credentials: "state_backend.gcs.application_credentials",
+        azure_connection_string: "state_backend.azure.connection_string",
+        timeout: "state_backend.timeout_seconds",
+    };
+}
+
+/// Settings for [`crate::from_uri`] and [`crate::StoreHandle::open`], one field per Meltano
+/// setting (what they are called is [`SettingNames`]). Unset credentials fall
 /// back to each cloud's standard environment (see the crate docs).
 ///
 /// `Debug` redacts every secret, so the settings can be logged.

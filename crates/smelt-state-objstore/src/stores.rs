@@ -10,10 +10,10 @@ use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use smelt_state::StateError;
 
-use crate::azure_conn::{parse_connection_string, AzureSecret};
+use crate::azure_conn::{parse_connection_string_named, AzureSecret};
 use crate::executor::Executor;
 use crate::uri::{Cloud, Location};
-use crate::ObjectStoreSettings;
+use crate::{ObjectStoreSettings, SettingNames};
 
 /// Standard variable naming a Google credentials file.
 const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
@@ -58,6 +58,7 @@ pub(crate) struct StoreCell {
     pending_s3: Option<AmazonS3Builder>,
     bucket_url: String,
     options: ClientOptions,
+    names: SettingNames,
 }
 
 impl StoreCell {
@@ -87,7 +88,11 @@ impl StoreCell {
                     self.bucket_url
                 ))
             })?;
-        let store = build_s3(builder.clone().with_region(region), &self.bucket_url)?;
+        let store = build_s3(
+            builder.clone().with_region(region),
+            &self.bucket_url,
+            &self.names,
+        )?;
         Ok(Arc::clone(self.ready.get_or_init(|| store)))
     }
 }
@@ -96,22 +101,23 @@ impl StoreCell {
 pub(crate) fn store_for(
     location: &Location,
     settings: &ObjectStoreSettings,
+    names: &SettingNames,
 ) -> Result<StoreCell, StateError> {
     let bucket_url = location.bucket_url();
     let ready = OnceLock::new();
     let mut pending_s3 = None;
     let store = match location.cloud {
         Cloud::S3 => {
-            let (builder, region_known) = s3_builder(location, settings)?;
+            let (builder, region_known) = s3_builder(location, settings, names)?;
             if region_known {
-                Some(build_s3(builder, &bucket_url)?)
+                Some(build_s3(builder, &bucket_url, names)?)
             } else {
                 pending_s3 = Some(builder);
                 None
             }
         }
-        Cloud::Gcs => Some(gcs(location, settings)?),
-        Cloud::Azure => Some(azure(location, settings)?),
+        Cloud::Gcs => Some(gcs(location, settings, names)?),
+        Cloud::Azure => Some(azure(location, settings, names)?),
     };
     if let Some(store) = store {
         let _ = ready.set(store);
@@ -121,6 +127,7 @@ pub(crate) fn store_for(
         pending_s3,
         bucket_url,
         options: client_options(settings),
+        names: *names,
     })
 }
 
@@ -131,6 +138,7 @@ pub(crate) fn store_for(
 fn s3_builder(
     location: &Location,
     settings: &ObjectStoreSettings,
+    names: &SettingNames,
 ) -> Result<(AmazonS3Builder, bool), StateError> {
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(&location.bucket)
@@ -150,18 +158,16 @@ fn s3_builder(
                 .with_secret_access_key(secret);
         }
         (Some(_), None) => {
-            return Err(StateError::Backend(
-                "an AWS access key ID is configured but no secret access key; set \
-                 state_backend.s3.aws_secret_access_key"
-                    .to_string(),
-            ))
+            return Err(StateError::Backend(format!(
+                "an AWS access key ID is configured but no secret access key; set {}",
+                names.s3_secret_access_key
+            )))
         }
         (None, Some(_)) => {
-            return Err(StateError::Backend(
-                "an AWS secret access key is configured but no access key ID; set \
-                 state_backend.s3.aws_access_key_id"
-                    .to_string(),
-            ))
+            return Err(StateError::Backend(format!(
+                "an AWS secret access key is configured but no access key ID; set {}",
+                names.s3_access_key_id
+            )))
         }
         (None, None) => {}
     }
@@ -192,11 +198,12 @@ fn s3_builder(
 fn build_s3(
     builder: AmazonS3Builder,
     bucket_url: &str,
+    names: &SettingNames,
 ) -> Result<Arc<dyn ObjectStore>, StateError> {
     builder
         .build()
         .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-        .map_err(|e| config_error(bucket_url, Cloud::S3, e))
+        .map_err(|e| config_error(bucket_url, Cloud::S3, e, names))
 }
 
 /// GCS: `state_backend.gcs.application_credentials`, else `GOOGLE_APPLICATION_CREDENTIALS`,
@@ -207,6 +214,7 @@ fn build_s3(
 fn gcs(
     location: &Location,
     settings: &ObjectStoreSettings,
+    names: &SettingNames,
 ) -> Result<Arc<dyn ObjectStore>, StateError> {
     let bucket_url = location.bucket_url();
     let mut builder = GoogleCloudStorageBuilder::new()
@@ -222,8 +230,9 @@ fn gcs(
     if let Some(path) = path {
         let unreadable = |reason: String| {
             StateError::Backend(format!(
-                "could not use the Google credentials file {path} (state_backend.gcs.\
-                 application_credentials or GOOGLE_APPLICATION_CREDENTIALS): {reason}"
+                "could not use the Google credentials file {path} ({} or \
+                 GOOGLE_APPLICATION_CREDENTIALS): {reason}",
+                names.gcs_application_credentials
             ))
         };
         let text = std::fs::read_to_string(&path).map_err(|e| unreadable(e.to_string()))?;
@@ -249,7 +258,7 @@ fn gcs(
     builder
         .build()
         .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-        .map_err(|e| config_error(&bucket_url, Cloud::Gcs, e))
+        .map_err(|e| config_error(&bucket_url, Cloud::Gcs, e, names))
 }
 
 /// Azure: `state_backend.azure.connection_string`, else `AZURE_STORAGE_CONNECTION_STRING`
@@ -259,6 +268,7 @@ fn gcs(
 fn azure(
     location: &Location,
     settings: &ObjectStoreSettings,
+    names: &SettingNames,
 ) -> Result<Arc<dyn ObjectStore>, StateError> {
     let bucket_url = location.bucket_url();
     let connection = settings
@@ -269,7 +279,7 @@ fn azure(
         .filter(|c| !c.is_empty());
     let builder = match connection {
         Some(text) => {
-            let conn = parse_connection_string(&text)?;
+            let conn = parse_connection_string_named(&text, names.azure_connection_string)?;
             let allow_http = conn.blob_endpoint.starts_with("http://");
             let builder = MicrosoftAzureBuilder::new()
                 .with_client_options(client_options(settings))
@@ -293,13 +303,18 @@ fn azure(
     builder
         .build()
         .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
-        .map_err(|e| config_error(&bucket_url, Cloud::Azure, e))
+        .map_err(|e| config_error(&bucket_url, Cloud::Azure, e, names))
 }
 
-fn config_error(bucket_url: &str, cloud: Cloud, e: object_store::Error) -> StateError {
+fn config_error(
+    bucket_url: &str,
+    cloud: Cloud,
+    e: object_store::Error,
+    names: &SettingNames,
+) -> StateError {
     StateError::Backend(format!(
-        "could not configure the state backend {bucket_url}: {e}; {}",
-        cloud.credentials_hint()
+        "could not configure the object store {bucket_url}: {e}; {}",
+        cloud.credentials_hint(names)
     ))
 }
 
@@ -327,7 +342,11 @@ mod tests {
             s3_endpoint_url: Some("http://127.0.0.1:9".into()),
             ..settings()
         };
-        let (b, region_known) = match s3_builder(&location("s3://k:s@bucket/p"), &s) {
+        let (b, region_known) = match s3_builder(
+            &location("s3://k:s@bucket/p"),
+            &s,
+            &SettingNames::STATE_BACKEND,
+        ) {
             Ok(x) => x,
             Err(e) => panic!("{e}"),
         };
@@ -350,7 +369,11 @@ mod tests {
             s3_region: Some("eu-west-3".into()),
             ..settings()
         };
-        let (b, _) = match s3_builder(&location("s3://AKID:sec@bucket"), &s) {
+        let (b, _) = match s3_builder(
+            &location("s3://AKID:sec@bucket"),
+            &s,
+            &SettingNames::STATE_BACKEND,
+        ) {
             Ok(x) => x,
             Err(e) => panic!("{e}"),
         };
@@ -371,7 +394,7 @@ mod tests {
             s3_access_key_id: Some("AKID".into()),
             ..settings()
         };
-        let err = s3_builder(&location("s3://bucket"), &s)
+        let err = s3_builder(&location("s3://bucket"), &s, &SettingNames::STATE_BACKEND)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -380,7 +403,7 @@ mod tests {
             s3_secret_access_key: Some("secret".into()),
             ..settings()
         };
-        let err = s3_builder(&location("s3://bucket"), &s)
+        let err = s3_builder(&location("s3://bucket"), &s, &SettingNames::STATE_BACKEND)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -396,7 +419,7 @@ mod tests {
             gcs_application_credentials: Some("/nonexistent/smelt-creds.json".into()),
             ..settings()
         };
-        let err = gcs(&location("gs://bucket/p"), &s)
+        let err = gcs(&location("gs://bucket/p"), &s, &SettingNames::STATE_BACKEND)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -416,7 +439,7 @@ mod tests {
             gcs_application_credentials: Some(path.display().to_string()),
             ..settings()
         };
-        let err = gcs(&location("gs://bucket"), &s)
+        let err = gcs(&location("gs://bucket"), &s, &SettingNames::STATE_BACKEND)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -437,7 +460,7 @@ mod tests {
             gcs_application_credentials: Some(path.display().to_string()),
             ..settings()
         };
-        let store = gcs(&location("gs://bucket/p"), &s);
+        let store = gcs(&location("gs://bucket/p"), &s, &SettingNames::STATE_BACKEND);
         assert!(store.is_ok(), "{:?}", store.err());
     }
 
@@ -450,15 +473,24 @@ mod tests {
             ),
             ..settings()
         };
-        assert!(azure(&location("azure://container/p"), &s).is_ok());
+        assert!(azure(
+            &location("azure://container/p"),
+            &s,
+            &SettingNames::STATE_BACKEND
+        )
+        .is_ok());
         let s = ObjectStoreSettings {
             azure_connection_string: Some("AccountKey=hidden-key".into()),
             ..settings()
         };
-        let err = azure(&location("azure://container"), &s)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = azure(
+            &location("azure://container"),
+            &s,
+            &SettingNames::STATE_BACKEND,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
         assert!(
             err.contains("AccountName") && !err.contains("hidden-key"),
             "{err}"

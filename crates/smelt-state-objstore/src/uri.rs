@@ -4,6 +4,8 @@
 use object_store::path::Path;
 use smelt_state::StateError;
 
+use crate::SettingNames;
+
 /// Which cloud a URI points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cloud {
@@ -23,20 +25,21 @@ impl Cloud {
     }
 
     /// Where to look when access is denied, for error messages.
-    pub(crate) fn credentials_hint(self) -> &'static str {
+    pub(crate) fn credentials_hint(self, names: &SettingNames) -> String {
         match self {
-            Cloud::S3 => {
-                "check state_backend.s3.aws_access_key_id / aws_secret_access_key (or the key in \
-                 the URI, or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
-            }
-            Cloud::Gcs => {
-                "check state_backend.gcs.application_credentials (or \
-                 GOOGLE_APPLICATION_CREDENTIALS)"
-            }
-            Cloud::Azure => {
-                "check state_backend.azure.connection_string (or \
-                 AZURE_STORAGE_CONNECTION_STRING)"
-            }
+            Cloud::S3 => format!(
+                "check {} / {} (or the key in the URI, or AWS_ACCESS_KEY_ID / \
+                 AWS_SECRET_ACCESS_KEY)",
+                names.s3_access_key_id, names.s3_secret_access_key
+            ),
+            Cloud::Gcs => format!(
+                "check {} (or GOOGLE_APPLICATION_CREDENTIALS)",
+                names.gcs_application_credentials
+            ),
+            Cloud::Azure => format!(
+                "check {} (or AZURE_STORAGE_CONNECTION_STRING)",
+                names.azure_connection_string
+            ),
         }
     }
 }
@@ -76,11 +79,19 @@ impl Location {
 }
 
 /// Parse a cloud state backend URI. Errors quote the URI with any credentials masked.
+#[cfg(test)]
 pub(crate) fn parse_uri(uri: &str) -> Result<Location, StateError> {
+    parse_url(uri, &SettingNames::STATE_BACKEND)
+}
+
+/// Parse an object-store URL given in setting `names.uri`. Errors quote the URL with any
+/// credentials masked.
+pub(crate) fn parse_url(uri: &str, names: &SettingNames) -> Result<Location, StateError> {
     let invalid = |reason: &str| {
         StateError::Backend(format!(
-            "invalid state_backend.uri {}: {reason}; expected s3://[key:secret@]bucket/prefix, \
+            "invalid {} {}: {reason}; expected s3://[key:secret@]bucket/prefix, \
              gs://bucket/prefix or azure://container/prefix",
+            names.uri,
             redact(uri)
         ))
     };
