@@ -258,9 +258,13 @@ fn log_based_reads_exactly_the_changes_from_a_slot() {
         "CREATE SCHEMA cdc;
          CREATE TABLE cdc.items (id int PRIMARY KEY, name varchar(40), price numeric(20,4),
            ratio float8, flag boolean, born date, seen timestamptz, naive timestamp, at time,
-           tags text[], doc jsonb, uid uuid, raw bytea, secret text);
+           tags text[], doc jsonb, uid uuid, raw bytea, secret text, big text);
          CREATE TABLE cdc.other (id int PRIMARY KEY, v text);
+         CREATE TABLE cdc.late (id int PRIMARY KEY);
+         CREATE TABLE cdc.nokey (a int);
          INSERT INTO cdc.items (id, name, secret) VALUES (1, 'one', 'hidden'), (2, 'two', 'x');
+         INSERT INTO cdc.items (id, big)
+           SELECT 5, string_agg(md5(i::text), '') FROM generate_series(1, 3000) i;
          INSERT INTO cdc.other VALUES (1, 'before')",
     );
     let config = cluster.config(json!({}));
@@ -318,6 +322,7 @@ fn log_based_reads_exactly_the_changes_from_a_slot() {
            '\\x00ff', 'never read');
          UPDATE cdc.items SET name = 'ONE' WHERE id = 1;
          DELETE FROM cdc.items WHERE id = 2;
+         UPDATE cdc.items SET name = 'five' WHERE id = 5;
          BEGIN; INSERT INTO cdc.items (id, name) VALUES (4, 'four');
                 UPDATE cdc.other SET v = 'after' WHERE id = 1; COMMIT",
     );
@@ -333,6 +338,7 @@ fn log_based_reads_exactly_the_changes_from_a_slot() {
             ("cdc-items", 3, false),
             ("cdc-items", 1, false),
             ("cdc-items", 2, true),
+            ("cdc-items", 5, false),
             ("cdc-items", 4, false),
             ("cdc-other", 1, false)
         ],
@@ -347,7 +353,11 @@ fn log_based_reads_exactly_the_changes_from_a_slot() {
             .is_some_and(|t| t.ends_with('Z') && t.len() == 20),
         "{deleted}"
     );
-    assert_eq!(got[4].1, json!({"id": 1, "v": "after"}));
+    // The big TOASTed value the update did not touch is not sent: left out, not nulled.
+    assert_eq!(got[3].1["name"], json!("five"));
+    assert!(got[3].1.get("big").is_none(), "{:?}", got[3]);
+    assert!(got[3].1.get("price").is_some());
+    assert_eq!(got[5].1, json!({"id": 1, "v": "after"}));
     for r in of_type(&second, "RECORD") {
         assert!(
             r["record"]["_sdc_lsn"].as_u64().is_some_and(|l| l >= lsn1),
@@ -395,18 +405,36 @@ fn log_based_reads_exactly_the_changes_from_a_slot() {
     assert_eq!(confirmed.parse::<u64>().ok(), Some(lsn2));
     let state3 = last_state(&quiet);
 
-    // Only the selected stream's changes: `other` alone selected.
+    // Only the selected streams' changes: `other`, and `late`, newly selected, which the
+    // tap adds to its publication.
     cluster.psql(
         "INSERT INTO cdc.other VALUES (2, 'new'); UPDATE cdc.items SET name = 'x' WHERE id = 3",
     );
-    let only_other = catalog(&discovered, &["cdc-other"], "LOG_BASED", &[]);
-    let out = tap(d, &config, Some(&only_other), Some(&state3));
+    let out = tap(
+        d,
+        &config,
+        Some(&catalog(
+            &discovered,
+            &["cdc-other", "cdc-late"],
+            "LOG_BASED",
+            &[],
+        )),
+        Some(&state3),
+    );
     assert_eq!(
         changes(&messages(&out)),
         [("cdc-other".to_string(), json!({"id": 2, "v": "new"}), false)],
         "{}",
         text(&out)
     );
+    assert_eq!(
+        cluster.psql(
+            "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables \
+             WHERE pubname = 'tappostgres'"
+        ),
+        "items,late,other"
+    );
+    let only_other = catalog(&discovered, &["cdc-other"], "LOG_BASED", &[]);
 
     // auto_bootstrap_log_based: a stream without a bookmark is first read whole (with null
     // `_sdc_` columns), then only changes after that snapshot.
@@ -417,12 +445,30 @@ fn log_based_reads_exactly_the_changes_from_a_slot() {
     assert_eq!(rows.len(), 2, "{boot:?}");
     assert_eq!(rows[0]["record"]["_sdc_lsn"], Value::Null);
     let boot_state = last_state(&boot);
+    // Under REPLICA IDENTITY FULL a delete carries the whole (selected) row.
+    cluster.psql("ALTER TABLE cdc.other REPLICA IDENTITY FULL");
     cluster.psql("DELETE FROM cdc.other WHERE id = 2");
     let after = messages(&tap(d, &boot_config, Some(&only_other), Some(&boot_state)));
     assert_eq!(
         changes(&after),
-        [("cdc-other".to_string(), json!({"id": 2}), true)]
+        [("cdc-other".to_string(), json!({"id": 2, "v": "new"}), true)]
     );
+
+    // A table without a replica identity is not published (its UPDATEs and DELETEs would
+    // fail from then on): a clear error, and the table stays writable.
+    let out = tap(
+        d,
+        &config,
+        Some(&catalog(&discovered, &["cdc-nokey"], "LOG_BASED", &[])),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("cdc-nokey") && text(&out).contains("REPLICA IDENTITY FULL"),
+        "{}",
+        text(&out)
+    );
+    cluster.psql("INSERT INTO cdc.nokey VALUES (1); UPDATE cdc.nokey SET a = 2");
 
     // Clear errors: a user without the REPLICATION privilege; a slot of another plugin.
     cluster.psql("CREATE ROLE plain LOGIN; GRANT USAGE ON SCHEMA cdc TO plain");

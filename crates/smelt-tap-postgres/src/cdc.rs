@@ -162,6 +162,7 @@ fn ensure_publication(client: &mut PgClient, name: &str, plans: &[&Plan]) -> Res
         )
         .map_err(|e| format!("could not read publication {name:?}: {e}"))?;
     let Some(row) = row else {
+        check_replica_identity(client, plans)?;
         let sql = format!(
             "CREATE PUBLICATION {} FOR TABLE {}",
             quote_ident(name),
@@ -198,18 +199,20 @@ fn ensure_publication(client: &mut PgClient, name: &str, plans: &[&Plan]) -> Res
             &[&name],
         )
         .map_err(|e| format!("could not read the tables of publication {name:?}: {e}"))?;
-    let missing: Vec<String> = plans
+    let missing_plans: Vec<&Plan> = plans
         .iter()
         .filter(|p| {
             !published.iter().any(|r| {
                 r.get::<_, String>(0) == p.table.schema && r.get::<_, String>(1) == p.table.name
             })
         })
-        .map(|p| p.table.sql_name())
+        .copied()
         .collect();
-    if missing.is_empty() {
+    if missing_plans.is_empty() {
         return Ok(());
     }
+    check_replica_identity(client, &missing_plans)?;
+    let missing: Vec<String> = missing_plans.iter().map(|p| p.table.sql_name()).collect();
     let sql = format!(
         "ALTER PUBLICATION {} ADD TABLE {}",
         quote_ident(name),
@@ -226,6 +229,42 @@ fn ensure_publication(client: &mut PgClient, name: &str, plans: &[&Plan]) -> Res
         "tap-postgres: added {} to publication {name:?} (their changes are read from now on)",
         missing.join(", ")
     ));
+    Ok(())
+}
+
+/// Refuse to publish a table without a replica identity: PostgreSQL would then fail every
+/// UPDATE and DELETE on it (the publication publishes them), breaking the application.
+fn check_replica_identity(client: &mut PgClient, plans: &[&Plan]) -> Result<(), String> {
+    for plan in plans {
+        let row = client
+            .query_one(
+                "SELECT c.relreplident::text, EXISTS (SELECT 1 FROM pg_index i \
+                 WHERE i.indrelid = c.oid AND (i.indisprimary OR i.indisreplident)) \
+                 FROM pg_class c WHERE c.oid = $1::text::regclass",
+                &[&plan.table.sql_name()],
+            )
+            .map_err(|e| {
+                format!(
+                    "stream '{}': could not read the replica identity of {}: {e}",
+                    plan.stream,
+                    plan.table.sql_name()
+                )
+            })?;
+        let identity: String = row.get(0);
+        let has_index: bool = row.get(1);
+        let usable = identity == "f" || (identity != "n" && has_index);
+        if !usable {
+            return Err(format!(
+                "stream '{}': {} has no replica identity (no primary key, or REPLICA IDENTITY \
+                 NOTHING); published, every UPDATE and DELETE on it would fail, so smelt does \
+                 not add it to a publication: add a primary key or run ALTER TABLE {} REPLICA \
+                 IDENTITY FULL",
+                plan.stream,
+                plan.table.sql_name(),
+                plan.table.sql_name()
+            ));
+        }
+    }
     Ok(())
 }
 
