@@ -233,6 +233,15 @@ impl Target {
                 let spec = SchemaSpec::parse(&name, message.schema, message.key_properties)
                     .map_err(|e| format!("input line {line}: {e}"))?;
                 let existing = self.find(&name);
+                // Taps may repeat an unchanged SCHEMA; only a change needs a drain.
+                let signature = format!(
+                    "{}\n{}",
+                    message.schema.map_or("", |r| r.get()),
+                    message.key_properties.map_or("", |r| r.get())
+                );
+                if existing.is_some_and(|i| self.streams[i].signature == signature) {
+                    return Ok(());
+                }
                 if existing.is_some_and(|i| self.streams[i].rows > 0) {
                     self.drain(out)?;
                 }
@@ -251,6 +260,7 @@ impl Target {
                     &columns,
                     self.settings.add_record_metadata,
                 )?;
+                stream.signature = signature;
                 match existing {
                     Some(i) => {
                         stream.overwritten = self.streams[i].overwritten;

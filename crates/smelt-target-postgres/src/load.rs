@@ -2,7 +2,8 @@
 //! follows is written only once all of them are committed.
 //!
 //! - Streams without key properties: `COPY` straight into the table.
-//! - Streams with key properties: `COPY` into a temporary staging table (dropped at commit),
+//! - Streams with key properties: into an empty table with no key repeated in the batch,
+//!   `COPY` straight in; otherwise `COPY` into a temporary staging table (dropped at commit),
 //!   drop all but the last row of a repeated key (only when the batch repeats one), then
 //!   `UPDATE … FROM` the staging rows whose key exists and `INSERT … WHERE NOT EXISTS` the
 //!   others — no unique index needed, so tables made by others merge the same way.
@@ -17,8 +18,6 @@ use crate::table::{self, qualified};
 
 /// The COPY data is sent in pieces of this size.
 const SEND_CHUNK: usize = 1 << 20;
-/// Name of the staging table's row-number column (the order the records arrived in).
-const ROW_COLUMN: &str = "_smelt_batch_row";
 
 /// Load every stream's pending rows in one transaction and commit. On success each stream's
 /// batch is cleared; on failure nothing of it is visible.
@@ -77,21 +76,25 @@ fn load(
             .map_err(|e| fail("empty (load_method: overwrite)", e))?;
     }
     let columns = column_list(stream, "");
+    let direct = format!("COPY {target} ({columns}) FROM STDIN");
     if stream.keys.is_empty() {
-        copy(tx, stream, &format!("COPY {target} ({columns}) FROM STDIN"))?;
-        return Ok(());
+        return copy(tx, stream, &direct);
+    }
+    let has_rows = tx
+        .query_opt(&format!("SELECT 1 FROM {target} LIMIT 1"), &[])
+        .map_err(|e| fail("read", e))?
+        .is_some();
+    if !has_rows && !stream.duplicates {
+        // Nothing to merge with and no key twice: the primary key (if the table has one)
+        // checks the rest.
+        return copy(tx, stream, &direct);
     }
     let stage = quote_ident(&format!("_smelt_stage_{n}"));
     tx.batch_execute(&format!(
-        "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {target} WITH NO DATA; \
-         ALTER TABLE {stage} ADD COLUMN {ROW_COLUMN} bigint"
+        "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {target} WITH NO DATA"
     ))
     .map_err(|e| fail("make a staging table for", e))?;
-    copy(
-        tx,
-        stream,
-        &format!("COPY {stage} ({columns}, {ROW_COLUMN}) FROM STDIN"),
-    )?;
+    copy(tx, stream, &format!("COPY {stage} ({columns}) FROM STDIN"))?;
     let key_match = |a: &str, b: &str| {
         stream
             .keys
@@ -104,16 +107,14 @@ fn load(
             .join(" AND ")
     };
     if stream.duplicates {
+        // One COPY into a new table fills its pages in input order, so the physical row
+        // position (ctid) orders the records as they arrived: keep the last of each key.
         tx.batch_execute(&format!(
-            "DELETE FROM {stage} a USING {stage} b WHERE {} AND a.{ROW_COLUMN} < b.{ROW_COLUMN}",
+            "DELETE FROM {stage} a USING {stage} b WHERE {} AND a.ctid < b.ctid",
             key_match("a", "b")
         ))
         .map_err(|e| fail("keep the last record of each key for", e))?;
     }
-    let has_rows = tx
-        .query_opt(&format!("SELECT 1 FROM {target} LIMIT 1"), &[])
-        .map_err(|e| fail("read", e))?
-        .is_some();
     if has_rows {
         let sets: Vec<String> = stream
             .columns

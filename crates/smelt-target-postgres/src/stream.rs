@@ -102,7 +102,7 @@ pub struct Stream {
     required: Vec<usize>,
     /// Property name → column index.
     index: HashMap<String, usize>,
-    /// COPY text of the batch (keyed streams end each row with its batch row number).
+    /// COPY text of the batch.
     pub buf: Vec<u8>,
     /// Rows in the batch.
     pub rows: u64,
@@ -114,10 +114,10 @@ pub struct Stream {
     pub duplicates: bool,
     /// Text of `_sdc_batched_at` for the batch.
     batched_at: String,
-    /// Whether the table is known to exist with every column (set after a commit).
-    pub ready: bool,
     /// Whether the table was emptied for `load_method: overwrite` in this run.
     pub overwritten: bool,
+    /// The SCHEMA message's `schema` and `key_properties` text, to notice a repeat.
+    pub signature: String,
     /// Column slots of the record being written (ranges into its JSON text).
     slots: Vec<Option<(usize, usize)>>,
     /// Where the next property was found in the previous record.
@@ -296,8 +296,8 @@ impl Stream {
             seen: HashSet::new(),
             duplicates: false,
             batched_at: String::new(),
-            ready: false,
             overwritten: false,
+            signature: String::new(),
             slots: vec![None; n],
             hint: (0..n).collect(),
         })
@@ -310,7 +310,6 @@ impl Stream {
         self.lines.clear();
         self.seen.clear();
         self.duplicates = false;
-        self.ready = true;
     }
 
     /// Append one RECORD's row. `line` is its input line (for messages).
@@ -410,16 +409,10 @@ impl Stream {
                     Some(v) => out.extend_from_slice(v.to_string().as_bytes()),
                     None => out.extend_from_slice(encode::NULL),
                 },
-                Source::SyncStartedAt => {
-                    out.extend_from_slice(started.to_string().as_bytes())
-                }
+                Source::SyncStartedAt => out.extend_from_slice(started.to_string().as_bytes()),
             }
         }
         self.rows += 1;
-        if !self.keys.is_empty() {
-            self.buf.push(b'\t');
-            self.buf.extend_from_slice(self.rows.to_string().as_bytes());
-        }
         self.buf.push(b'\n');
         self.lines.push(line);
         Ok(())
