@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 const READERS: &str = "pyarrow==26.0.1 duckdb==2.0.1";
 
 /// Reads Parquet datasets with pyarrow and DuckDB and prints, per dataset directory (or
-/// `s3://` prefix), the rows and column types each reader sees, as one JSON document.
+/// `s3://` / `azure://` prefix, pyarrow only), the rows and column types each reader sees, as one JSON document.
 const READ_PY: &str = r#"
 import datetime, decimal, json, os, sys
 import duckdb, pyarrow.dataset as ds, pyarrow.fs as pafs
@@ -33,10 +33,19 @@ def plain(v):
 
 out = {}
 for target in sys.argv[1:]:
-    if target.startswith("s3://"):
-        fs = pafs.S3FileSystem(endpoint_override=os.environ["S3_ENDPOINT"], scheme="http",
-                               access_key="testing", secret_key="testing", region="us-east-1")
-        table = ds.dataset(target[5:], filesystem=fs, format="parquet", partitioning="hive").to_table()
+    if "://" in target:
+        scheme, path = target.split("://", 1)
+        if scheme == "s3":
+            fs = pafs.S3FileSystem(endpoint_override=os.environ["S3_ENDPOINT"], scheme="http",
+                                   access_key="testing", secret_key="testing", region="us-east-1")
+        else:
+            fs = pafs.AzureFileSystem(account_name=os.environ["AZURE_ACCOUNT"],
+                                      account_key=os.environ["AZURE_KEY"],
+                                      blob_storage_authority=os.environ["AZURE_AUTHORITY"],
+                                      blob_storage_scheme="http",
+                                      dfs_storage_authority=os.environ["AZURE_AUTHORITY"],
+                                      dfs_storage_scheme="http")
+        table = ds.dataset(path, filesystem=fs, format="parquet", partitioning="hive").to_table()
         out[target] = {"rows": [{k: plain(v) for k, v in r.items()} for r in table.to_pylist()],
                        "types": {f.name: str(f.type) for f in table.schema}}
         continue
@@ -487,6 +496,60 @@ fn s3_destination_through_moto_adds_files_run_after_run() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("set aws_secret_access_key"), "{err}");
+}
+
+#[test]
+fn azure_destination_through_azurite() {
+    let azurite = smelt_testsupport::Azurite::start().unwrap_or_else(|e| panic!("{e}"));
+    azurite
+        .create_container("lake")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &json!({"destination_path": "azure://lake/raw",
+                "azure_connection_string": azurite.connection_string(),
+                "partition_cols": ["day"]}),
+    );
+    let mut input = String::from(
+        r#"{"type": "SCHEMA", "stream": "events", "key_properties": [], "schema": {"properties": {"n": {"type": "integer"}, "day": {"type": "string", "format": "date"}}}}"#,
+    );
+    input.push('\n');
+    for n in 0..4 {
+        input += &format!(
+            "{{\"type\": \"RECORD\", \"stream\": \"events\", \"record\": {{\"n\": {n}, \"day\": \"2024-01-0{}\"}}}}\n",
+            n % 2 + 1
+        );
+    }
+    let out = target(&config, input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out));
+    let authority = azurite
+        .blob_endpoint()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let read = read_back(
+        &["azure://lake/raw/events".to_string()],
+        &[
+            ("AZURE_ACCOUNT", smelt_testsupport::Azurite::ACCOUNT_NAME),
+            ("AZURE_KEY", smelt_testsupport::Azurite::ACCOUNT_KEY),
+            ("AZURE_AUTHORITY", &authority),
+        ],
+    );
+    let mut rows: Vec<(i64, String)> = read["azure://lake/raw/events"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["n"].as_i64().unwrap(), r["day"].to_string()))
+        .collect();
+    rows.sort();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(
+        rows[0].1.contains("2024-01-01") && rows[1].1.contains("2024-01-02"),
+        "{rows:?}"
+    );
 }
 
 #[test]
