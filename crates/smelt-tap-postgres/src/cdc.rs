@@ -118,19 +118,14 @@ fn streams_of(plans: &[&Plan]) -> String {
     names.join(", ")
 }
 
-/// Refuse early, saying what to change, when the server cannot serve logical replication
-/// to this user.
+/// Refuse early, saying what to change, when the server does not write logical WAL. (The
+/// REPLICATION privilege is not checked up front: managed services grant it through roles of
+/// their own; a refusal is explained where it happens, see [`slot_error`].)
 fn check_server(client: &mut PgClient, plans: &[&Plan], location: &str) -> Result<(), String> {
     let row = client
-        .query_one(
-            "SELECT current_setting('wal_level'), current_user::text, \
-             (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user)",
-            &[],
-        )
+        .query_one("SELECT current_setting('wal_level')", &[])
         .map_err(|e| format!("{location}: could not read the server's settings: {e}"))?;
     let wal_level: String = row.get(0);
-    let user: String = row.get(1);
-    let may: Option<bool> = row.get(2);
     if wal_level != "logical" {
         return Err(format!(
             "LOG_BASED stream(s) {} need logical replication, but {location} runs with \
@@ -138,14 +133,6 @@ fn check_server(client: &mut PgClient, plans: &[&Plan], location: &str) -> Resul
              logical, or in postgresql.conf), make sure max_replication_slots and \
              max_wal_senders are above 0, and restart PostgreSQL",
             streams_of(plans)
-        ));
-    }
-    if may != Some(true) {
-        return Err(format!(
-            "LOG_BASED stream(s) {} read a replication slot, which needs the REPLICATION \
-             privilege; user {user:?} lacks it (ALTER ROLE {} REPLICATION, as a superuser)",
-            streams_of(plans),
-            quote_ident(&user)
         ));
     }
     Ok(())
@@ -270,7 +257,7 @@ fn check_replica_identity(client: &mut PgClient, plans: &[&Plan]) -> Result<(), 
 
 /// Make sure slot `name` exists, uses pgoutput in this database and is usable; returns its
 /// confirmed position (where reading starts).
-fn ensure_slot(client: &mut PgClient, name: &str) -> Result<Lsn, String> {
+fn ensure_slot(client: &mut PgClient, name: &str, publication: &str) -> Result<Lsn, String> {
     let parse = |text: Option<String>| -> Result<Option<Lsn>, String> {
         text.map(|t| t.parse::<Lsn>()).transpose()
     };
@@ -288,16 +275,7 @@ fn ensure_slot(client: &mut PgClient, name: &str) -> Result<Lsn, String> {
                 "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
                 &[&name],
             )
-            .map_err(|e| {
-                format!(
-                    "could not create replication slot {name:?}: {e}{}",
-                    if e.code() == Some(&smelt_pg::tokio_postgres::error::SqlState::CONFIGURATION_LIMIT_EXCEEDED) {
-                        "; raise max_replication_slots or drop an unused slot"
-                    } else {
-                        ""
-                    }
-                )
-            })?;
+            .map_err(|e| slot_error("create", &e, name, publication))?;
         let lsn = parse(row.get(0))?.unwrap_or_default();
         log::info(&format!(
             "tap-postgres: created replication slot {name:?} (pgoutput) at {lsn}; changes \
@@ -352,10 +330,18 @@ fn flush_lsn(client: &mut PgClient) -> Result<Lsn, String> {
     row.get::<_, String>(0).parse()
 }
 
-/// Explain a failure to read the slot.
-fn peek_error(e: &dyn std::fmt::Display, slot: &str, publication: &str) -> String {
+/// Explain a failure to create, advance or read the slot (`doing`: "create", "advance",
+/// "read").
+fn slot_error(doing: &str, e: &dyn std::fmt::Display, slot: &str, publication: &str) -> String {
     let text = e.to_string();
-    let hint = if text.contains("is active for PID") {
+    let hint = if text.contains("replication role") || text.contains("use replication slots") {
+        "; the user needs the REPLICATION privilege (ALTER ROLE <user> REPLICATION, as a \
+         superuser; managed services grant it through a role of their own, such as \
+         rds_replication)"
+            .to_string()
+    } else if text.contains("replication slots are in use") {
+        "; raise max_replication_slots or drop an unused slot".to_string()
+    } else if text.contains("is active for PID") {
         "; another reader (a second run of this pipeline?) is using the slot: run one at a \
          time, or give each its own replication_slot_name"
             .to_string()
@@ -368,7 +354,7 @@ fn peek_error(e: &dyn std::fmt::Display, slot: &str, publication: &str) -> Strin
     } else {
         String::new()
     };
-    format!("reading replication slot {slot:?} failed: {text}{hint}")
+    format!("could not {doing} replication slot {slot:?}: {text}{hint}")
 }
 
 /// Where the columns of a replicated table go.
@@ -623,7 +609,7 @@ pub fn sync<W: Write + ?Sized>(
     let publication = settings.log_based.publication.as_str();
     check_server(client, plans, &settings.location)?;
     ensure_publication(client, publication, plans)?;
-    let mut confirmed = ensure_slot(client, slot)?;
+    let mut confirmed = ensure_slot(client, slot, publication)?;
 
     let mut starts: Vec<Option<Lsn>> = Vec::with_capacity(plans.len());
     for plan in plans {
@@ -636,7 +622,7 @@ pub fn sync<W: Write + ?Sized>(
                     "SELECT end_lsn::text FROM pg_replication_slot_advance($1, $2::text::pg_lsn)",
                     &[&slot, &saved.to_string()],
                 )
-                .map_err(|e| peek_error(&e, slot, publication))?;
+                .map_err(|e| slot_error("advance", &e, slot, publication))?;
             let moved: Lsn = row.get::<_, String>(0).parse()?;
             log::info(&format!(
                 "tap-postgres: replication slot {slot:?} advanced from {confirmed} to {moved}, \
@@ -728,7 +714,7 @@ fn read_changes<W: Write + ?Sized>(
     let mut relations: HashMap<u32, Option<Mapping>> = HashMap::new();
     let copy = client
         .copy_out(&sql)
-        .map_err(|e| peek_error(&e, slot, publication))?;
+        .map_err(|e| slot_error("read", &e, slot, publication))?;
     let mut rows = BinaryRows::new(copy);
     let mut fields = Vec::new();
     let mut commit_at = Lsn(0);
@@ -739,7 +725,7 @@ fn read_changes<W: Write + ?Sized>(
         let row = match rows.next_row(&mut fields) {
             Ok(Some(row)) => row,
             Ok(None) => break,
-            Err(e) => return Err(peek_error(&e, slot, publication)),
+            Err(e) => return Err(slot_error("read", &e, slot, publication)),
         };
         let (Some(Some(at)), Some(Some(data))) = (fields.first(), fields.get(1)) else {
             return Err(format!(
