@@ -262,6 +262,7 @@ fn log_based_reads_exactly_the_changes_from_a_slot() {
          CREATE TABLE cdc.other (id int PRIMARY KEY, v text);
          CREATE TABLE cdc.late (id int PRIMARY KEY);
          CREATE TABLE cdc.nokey (a int);
+         CREATE TABLE cdc.parted (id int PRIMARY KEY) PARTITION BY RANGE (id);
          INSERT INTO cdc.items (id, name, secret) VALUES (1, 'one', 'hidden'), (2, 'two', 'x');
          INSERT INTO cdc.items (id, big)
            SELECT 5, string_agg(md5(i::text), '') FROM generate_series(1, 3000) i;
@@ -469,6 +470,17 @@ fn log_based_reads_exactly_the_changes_from_a_slot() {
         text(&out)
     );
     cluster.psql("INSERT INTO cdc.nokey VALUES (1); UPDATE cdc.nokey SET a = 2");
+    let out = tap(
+        d,
+        &config,
+        Some(&catalog(&discovered, &["cdc-parted"], "LOG_BASED", &[])),
+        None,
+    );
+    assert!(
+        !out.status.success() && text(&out).contains("partitioned table"),
+        "{}",
+        text(&out)
+    );
 
     // Clear errors: a user without the REPLICATION privilege; a slot of another plugin.
     cluster.psql("CREATE ROLE plain LOGIN; GRANT USAGE ON SCHEMA cdc TO plain");

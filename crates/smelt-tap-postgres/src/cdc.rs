@@ -219,15 +219,16 @@ fn ensure_publication(client: &mut PgClient, name: &str, plans: &[&Plan]) -> Res
     Ok(())
 }
 
-/// Refuse to publish a table without a replica identity: PostgreSQL would then fail every
-/// UPDATE and DELETE on it (the publication publishes them), breaking the application.
+/// Refuse to publish a table without a replica identity (PostgreSQL would then fail every
+/// UPDATE and DELETE on it, the publication publishing them, breaking the application) or a
+/// partitioned table (its changes come under its partitions' names).
 fn check_replica_identity(client: &mut PgClient, plans: &[&Plan]) -> Result<(), String> {
     for plan in plans {
         let row = client
             .query_one(
                 "SELECT c.relreplident::text, EXISTS (SELECT 1 FROM pg_index i \
-                 WHERE i.indrelid = c.oid AND (i.indisprimary OR i.indisreplident)) \
-                 FROM pg_class c WHERE c.oid = $1::text::regclass",
+                 WHERE i.indrelid = c.oid AND (i.indisprimary OR i.indisreplident)), \
+                 c.relkind::text FROM pg_class c WHERE c.oid = $1::text::regclass",
                 &[&plan.table.sql_name()],
             )
             .map_err(|e| {
@@ -239,6 +240,16 @@ fn check_replica_identity(client: &mut PgClient, plans: &[&Plan]) -> Result<(), 
             })?;
         let identity: String = row.get(0);
         let has_index: bool = row.get(1);
+        let relkind: String = row.get(2);
+        if relkind == "p" {
+            // pgoutput reports a partition's changes under the partition's name.
+            return Err(format!(
+                "stream '{}': {} is a partitioned table, which LOG_BASED does not read yet; \
+                 select its partitions' streams instead",
+                plan.stream,
+                plan.table.sql_name()
+            ));
+        }
         let usable = identity == "f" || (identity != "n" && has_index);
         if !usable {
             return Err(format!(
