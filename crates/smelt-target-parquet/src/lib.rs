@@ -19,6 +19,7 @@ pub mod convert;
 pub mod destination;
 pub mod file;
 pub mod paths;
+pub mod record;
 pub mod stream;
 pub mod target;
 

@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::Type;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::columns::{ColumnType, Layout, Node, Slot};
+use crate::columns::{ColumnType, Layout};
 use crate::config::Settings;
-use crate::convert::{convert, Cell};
 use crate::destination::Destination;
 use crate::file::{FinishedFile, OpenFile};
 use crate::paths::{partition_segment, stream_dir};
+use crate::record::{RecordCells, RecordProblem, RecordReader};
 
 /// What every stream shares while writing: settings, destination and file naming.
 pub struct Context {
@@ -62,6 +62,7 @@ pub struct StreamWriter {
     dir: String,
     layout: Layout,
     partition_cols: Vec<usize>,
+    is_partition: Vec<bool>,
     file_cols: Vec<usize>,
     file_kinds: Vec<ColumnType>,
     schema: Arc<Type>,
@@ -73,59 +74,8 @@ pub struct StreamWriter {
     pub records: u64,
     /// Files published.
     pub files_published: u64,
-}
-
-/// A record that could not be stored: which property (if one) and why.
-pub struct RecordProblem {
-    /// The property, `a.b` for nested ones.
-    pub property: Option<String>,
-    /// What is wrong.
-    pub problem: String,
-}
-
-impl RecordProblem {
-    fn at(property: String, problem: String) -> RecordProblem {
-        RecordProblem {
-            property: Some(property),
-            problem,
-        }
-    }
-}
-
-/// Puts each property of `object` in its column's slot, following `node`.
-fn place<'v>(
-    node: &Node,
-    object: &'v Map<String, Value>,
-    slots: &mut [Option<&'v Value>],
-    path: &str,
-) -> Result<(), RecordProblem> {
-    for (key, value) in object {
-        match node.children.get(key) {
-            None => {}
-            Some(Slot::Column(i)) => slots[*i] = Some(value),
-            Some(Slot::Nested(inner)) => {
-                let here = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                match value {
-                    Value::Object(map) => place(inner, map, slots, &here)?,
-                    Value::Null => {}
-                    other => {
-                        return Err(RecordProblem::at(
-                            here,
-                            format!(
-                                "expected an object, found {}",
-                                smelt_plugin_sdk::json_type_name(other)
-                            ),
-                        ))
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
+    /// The current record's cells (reused).
+    cells: RecordCells,
 }
 
 impl StreamWriter {
@@ -161,6 +111,9 @@ impl StreamWriter {
         let file_cols: Vec<usize> = (0..layout.columns.len())
             .filter(|i| !partition_cols.contains(i))
             .collect();
+        let is_partition = (0..layout.columns.len())
+            .map(|i| partition_cols.contains(&i))
+            .collect();
         let file_kinds = file_cols.iter().map(|&i| layout.columns[i].kind).collect();
         let schema_type = layout.parquet_schema(&file_cols)?;
         Ok(StreamWriter {
@@ -168,6 +121,7 @@ impl StreamWriter {
             dir: stream_dir(stream),
             layout,
             partition_cols,
+            is_partition,
             file_cols,
             file_kinds,
             schema: schema_type,
@@ -175,6 +129,7 @@ impl StreamWriter {
             source: (schema, key_properties),
             records: 0,
             files_published: 0,
+            cells: RecordCells::default(),
         })
     }
 
@@ -183,56 +138,28 @@ impl StreamWriter {
         self.source.0 == *schema && self.source.1 == key_properties
     }
 
-    /// Stores one record (already parsed).
-    pub fn write(&mut self, ctx: &mut Context, record: &Value) -> Result<(), RecordProblem> {
-        let Value::Object(object) = record else {
-            return Err(RecordProblem {
-                property: None,
-                problem: format!(
-                    "`record` must be a JSON object, found {}",
-                    smelt_plugin_sdk::json_type_name(record)
-                ),
-            });
+    /// Stores one record (its JSON text).
+    pub fn write(&mut self, ctx: &mut Context, record: &str) -> Result<(), RecordProblem> {
+        let reader = RecordReader {
+            layout: &self.layout,
+            is_partition: &self.is_partition,
         };
-        for required in &self.layout.required {
-            if !object.contains_key(required) {
-                return Err(RecordProblem::at(
-                    required.clone(),
-                    "the property is required (schema `required` or `key_properties`) but \
-                     missing"
-                        .to_string(),
-                ));
-            }
-        }
-        let mut slots: Vec<Option<&Value>> = vec![None; self.layout.columns.len()];
-        place(&self.layout.root, object, &mut slots, "")?;
-        for (i, column) in self.layout.columns.iter().enumerate() {
-            if let Some(constant) = &column.constant {
-                slots[i] = Some(constant);
-            }
-        }
-        let convert_at =
-            |i: usize, slots: &[Option<&Value>]| -> Result<Option<Cell>, RecordProblem> {
-                match slots[i] {
-                    None | Some(Value::Null) => Ok(None),
-                    Some(v) => convert(self.layout.columns[i].kind, v)
-                        .map(Some)
-                        .map_err(|p| RecordProblem::at(self.layout.columns[i].name.clone(), p)),
-                }
-            };
+        reader.read(record, &mut self.cells)?;
         let mut partition = String::new();
         for &i in &self.partition_cols {
-            convert_at(i, &slots)?;
             if !partition.is_empty() {
                 partition.push('/');
             }
-            partition.push_str(&partition_segment(&self.layout.columns[i].name, slots[i]));
+            partition.push_str(&partition_segment(
+                &self.layout.columns[i].name,
+                self.cells.partition_values[i].as_ref(),
+            ));
         }
-        let cells = self
+        let cells: Vec<_> = self
             .file_cols
             .iter()
-            .map(|&i| convert_at(i, &slots))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|&i| self.cells.cells[i].take())
+            .collect();
         ctx.tick += 1;
         let file = match self.files.get_mut(&partition) {
             Some(file) => file,

@@ -236,15 +236,8 @@ impl Target {
             .ok_or_else(|| error(stream, line, "RECORD message has no `record`"))?;
         writer.records += 1;
         let number = writer.records;
-        let record: Value = serde_json::from_str(raw.get()).map_err(|e| {
-            error(
-                stream,
-                line,
-                format!("record {number} is not valid JSON: {e}"),
-            )
-        })?;
         let opened = writer.open_files();
-        writer.write(&mut self.ctx, &record).map_err(|p| {
+        writer.write(&mut self.ctx, raw.get()).map_err(|p| {
             let at = match &p.property {
                 Some(property) => format!("record {number}, property '{property}'"),
                 None => format!("record {number}"),
