@@ -222,3 +222,80 @@ fn a_store_that_never_answers_fails_within_the_timeout() {
     }
     assert!(proxy.accepted() >= 2);
 }
+
+/// `StoreHandle`, the opening code shared with target-parquet: a small upload is one
+/// conditional PUT that never overwrites, a large one a multipart upload of several parts, and
+/// both read back byte for byte; messages name the caller's settings.
+#[test]
+fn store_handle_uploads_whole_objects() {
+    use smelt_state_objstore::{SettingNames, StoreHandle};
+    const NAMES: SettingNames = SettingNames {
+        uri: "destination_path",
+        s3_access_key_id: "aws_access_key_id",
+        s3_secret_access_key: "aws_secret_access_key",
+        s3_endpoint_url: "aws_endpoint_url",
+        gcs_application_credentials: "google_application_credentials",
+        azure_connection_string: "azure_connection_string",
+        timeout: "object_store_timeout_seconds",
+    };
+    fn check(
+        store: &str,
+        uri: &str,
+        settings: &smelt_state_objstore::ObjectStoreSettings,
+        raw: &ObjectRaw,
+    ) {
+        let handle = match StoreHandle::open(uri, settings, &NAMES) {
+            Ok(h) => h,
+            Err(e) => panic!("{store}: {e}"),
+        };
+        let small = handle
+            .key("lake/small.bin")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let written = handle.upload_new(&small, &mut &b"tiny"[..], 5 << 20);
+        assert_eq!(written.ok(), Some(4), "{store}");
+        let again = handle
+            .upload_new(&small, &mut &b"other"[..], 5 << 20)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(again.contains("already exists"), "{store}: {again}");
+        assert_eq!(
+            raw.get("lake/small.bin").as_deref(),
+            Some(&b"tiny"[..]),
+            "{store}"
+        );
+
+        // 11 MiB in 5 MiB parts: three parts, the last short.
+        let big: Vec<u8> = (0..11u32 << 20)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let key = handle.key("lake/big.bin").unwrap_or_else(|e| panic!("{e}"));
+        let written = handle.upload_new(&key, &mut big.as_slice(), 5 << 20);
+        assert_eq!(written.ok(), Some(big.len() as u64), "{store}");
+        assert!(
+            raw.get("lake/big.bin").as_deref() == Some(big.as_slice()),
+            "{store}: content differs"
+        );
+        let listed = handle.list("lake").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(listed.len(), 2, "{store}: {listed:?}");
+    }
+    let s3 = S3::start("smelt-handle");
+    check("moto", &s3.uri(), &s3.settings(), &s3.raw());
+    let azure = Azure::start("smelt-handle");
+    check("azurite", &azure.uri(), &azure.settings(), &azure.raw());
+
+    let half = smelt_state_objstore::ObjectStoreSettings {
+        s3_secret_access_key: None,
+        ..s3.settings()
+    };
+    let err = StoreHandle::open("s3://b/p", &half, &NAMES)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("set aws_secret_access_key"), "{err}");
+    let err = StoreHandle::open("ftp://b/p", &half, &NAMES)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("invalid destination_path ftp://b/p"), "{err}");
+}

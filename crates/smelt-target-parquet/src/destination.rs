@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use smelt_state_objstore::{ObjectStoreSettings, StoreHandle};
+use smelt_state_objstore::{ObjectStoreSettings, StateError, StoreHandle};
 
 use crate::file::FinishedFile;
 
@@ -46,7 +46,7 @@ impl Destination {
     pub fn open(destination: &str, store: &ObjectStoreSettings) -> Result<Destination, String> {
         if is_store_url(destination) {
             let handle = StoreHandle::open(destination, store, &crate::config::STORE_SETTING_NAMES)
-                .map_err(|e| e.to_string())?;
+                .map_err(store_error)?;
             let staging = tempfile::Builder::new()
                 .prefix("smelt-target-parquet-")
                 .tempdir()
@@ -118,16 +118,24 @@ impl Destination {
                 Ok(target.display().to_string())
             }
             Destination::Store { handle, .. } => {
-                let key = handle.key(&file.relative).map_err(|e| e.to_string())?;
+                let key = handle.key(&file.relative).map_err(store_error)?;
                 let mut reader = File::open(&file.temp)
                     .map_err(|e| format!("could not read {}: {e}", file.temp.display()))?;
                 handle
                     .upload_new(&key, &mut reader, PART_SIZE)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(store_error)?;
                 let _ = std::fs::remove_file(&file.temp);
                 Ok(handle.url(&key))
             }
         }
+    }
+}
+
+/// The store's message without the state backends' "state backend error" prefix.
+fn store_error(e: StateError) -> String {
+    match e {
+        StateError::Backend(message) => message,
+        other => other.to_string(),
     }
 }
 
