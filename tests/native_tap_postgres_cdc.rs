@@ -235,6 +235,8 @@ fn catalog(discovered: &Value, streams: &[&str], method: &str, deselect: &[&str]
     let mut catalog = discovered.clone();
     for entry in catalog["streams"].as_array_mut().expect("streams") {
         let id = entry["tap_stream_id"].as_str().unwrap_or("").to_string();
+        // MeltanoLabs reads the method from the entry's top level.
+        entry["replication_method"] = json!(method);
         for m in entry["metadata"].as_array_mut().expect("metadata") {
             let crumb = m["breadcrumb"].clone();
             if crumb == json!([]) {
@@ -511,6 +513,85 @@ fn log_based_reads_exactly_the_changes_from_a_slot() {
     );
 
     smelt_run_keeps_the_lsn_between_runs(&cluster);
+    meltanolabs_reads_the_same_changes(&cluster, &discovered_after(&cluster, d), d);
+}
+
+/// The catalog discovered now (after tables were added).
+fn discovered_after(cluster: &Cluster, dir: &Path) -> Value {
+    cluster.psql("CREATE TABLE IF NOT EXISTS cdc.cmp (id int PRIMARY KEY, name text, n int)");
+    discover(dir, &cluster.config(json!({})))
+}
+
+/// MeltanoLabs tap-postgres 0.10.0 (wal2json) and smelt (pgoutput), each on its own slot,
+/// declare the same LOG_BASED schema and emit the same changes. Needs the wal2json plugin in
+/// the cluster's PostgreSQL; without it this step says so and is skipped.
+fn meltanolabs_reads_the_same_changes(cluster: &Cluster, discovered: &Value, d: &Path) {
+    let lib = cluster.bin.with_file_name("lib").join("wal2json.so");
+    if !lib.exists() {
+        eprintln!(
+            "{} is missing (install postgresql-<version>-wal2json): the comparison with \
+             MeltanoLabs tap-postgres is skipped",
+            lib.display()
+        );
+        return;
+    }
+    let ml = common::pypi_venv(
+        "venv-meltanolabs-tap-postgres",
+        "meltanolabs-tap-postgres==0.10.0",
+        "tap-postgres",
+    );
+    // Some builds only load output plugins that are listed.
+    if cluster.psql("SELECT count(*) FROM pg_settings WHERE name = 'output_plugin_libraries'")
+        == "1"
+    {
+        cluster
+            .psql("ALTER SYSTEM SET output_plugin_libraries = pgoutput, test_decoding, wal2json");
+        cluster.psql("SELECT pg_reload_conf()");
+    }
+    // MeltanoLabs expects its slot to exist.
+    cluster.psql("SELECT 1 FROM pg_create_logical_replication_slot('ml', 'wal2json')");
+    let cat = catalog(discovered, &["cdc-cmp"], "LOG_BASED", &[]);
+    let smelt_config = cluster.config(json!({"replication_slot_name": "cmp"}));
+    let ml_config = cluster.config(json!({"replication_slot_name": "ml", "password": "",
+                                          "replication_idle_exit_seconds": 1}));
+    let run_ml = |state: Option<&Value>| {
+        let mut cmd = Command::new(&ml);
+        cmd.arg("--config")
+            .arg(write_json(d, "ml-config.json", &ml_config))
+            .arg("--catalog")
+            .arg(write_json(d, "ml-catalog.json", &cat));
+        if let Some(state) = state {
+            cmd.arg("--state")
+                .arg(write_json(d, "ml-state.json", state));
+        }
+        messages(&cmd.output().expect("run MeltanoLabs tap-postgres"))
+    };
+    let smelt_first = messages(&tap(d, &smelt_config, Some(&cat), None));
+    let ml_first = run_ml(None);
+    assert_eq!(
+        of_type(&smelt_first, "SCHEMA")[0]["schema"],
+        of_type(&ml_first, "SCHEMA")[0]["schema"]
+    );
+    assert!(of_type(&ml_first, "RECORD").is_empty());
+    cluster.psql(
+        "INSERT INTO cdc.cmp VALUES (1, 'a', 1), (2, 'b', NULL);
+         UPDATE cdc.cmp SET name = 'A' WHERE id = 1;
+         DELETE FROM cdc.cmp WHERE id = 2;
+         BEGIN; INSERT INTO cdc.cmp VALUES (3, 'c', 3); UPDATE cdc.cmp SET n = 10; COMMIT",
+    );
+    let smelt_second = messages(&tap(
+        d,
+        &smelt_config,
+        Some(&cat),
+        Some(&last_state(&smelt_first)),
+    ));
+    let ml_second = run_ml(Some(&last_state(&ml_first)));
+    assert_eq!(changes(&smelt_second), changes(&ml_second));
+    assert_eq!(changes(&smelt_second).len(), 7, "{smelt_second:?}");
+    // The state: the LSN as an integer (MeltanoLabs 0.10.0 writes a null replication_key).
+    let ml_state = last_state(&ml_second);
+    assert!(ml_state["bookmarks"]["cdc-cmp"]["replication_key_value"].is_u64());
+    lsn_of(&last_state(&smelt_second), "cdc-cmp");
 }
 
 /// `smelt run tap-postgres target-jsonl` with LOG_BASED metadata: smelt stores the state and
