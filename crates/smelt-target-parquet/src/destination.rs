@@ -90,9 +90,10 @@ impl Destination {
                     .unwrap_or_default();
                 Ok(dir.join(format!(".{name}.inprogress")))
             }
-            Destination::Store { staging, .. } => {
-                Ok(staging.path().join(relative.replace('/', "%2F")))
-            }
+            // File names are unique in a run, so the name alone is enough here.
+            Destination::Store { staging, .. } => Ok(staging
+                .path()
+                .join(relative.rsplit('/').next().unwrap_or(relative))),
         }
     }
 
