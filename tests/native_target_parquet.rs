@@ -49,7 +49,9 @@ for target in sys.argv[1:]:
         out[target] = {"rows": [{k: plain(v) for k, v in r.items()} for r in table.to_pylist()],
                        "types": {f.name: str(f.type) for f in table.schema}}
         continue
-    table = ds.dataset(target, format="parquet", partitioning="hive").to_table()
+    dataset = ds.dataset(target, format="parquet", partitioning="hive")
+    table = dataset.to_table()
+    groups = [f.metadata.num_row_groups for f in dataset.get_fragments()]
     con = duckdb.connect()
     rel = con.sql("select * from read_parquet('%s/**/*.parquet', hive_partitioning=true, "
                   "union_by_name=true)" % target)
@@ -58,6 +60,7 @@ for target in sys.argv[1:]:
         "types": {f.name: str(f.type) for f in table.schema},
         "duck_rows": [dict(zip(rel.columns, [plain(v) for v in row])) for row in rel.fetchall()],
         "duck_types": dict(zip(rel.columns, [str(t) for t in rel.types])),
+        "row_groups": groups,
     }
 print(json.dumps(out))
 "#;
@@ -671,4 +674,98 @@ fn state_is_acknowledged_only_after_its_rows_are_in_visible_files() {
         3,
         "one more file per acknowledged STATE"
     );
+}
+
+#[test]
+fn row_groups_and_files_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = String::from(
+        r#"{"type": "SCHEMA", "stream": "wide", "key_properties": [], "schema": {"properties": {"n": {"type": "integer"}, "text": {"type": "string"}}}}"#,
+    );
+    input.push('\n');
+    // Text that does not compress: about 30 MB of row data would be needed to reach the
+    // defaults; with 1 MB files and 1,000-row groups, 20,000 rows of ~110 bytes make 2+ files.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for n in 0..20_000 {
+        let text: String = (0..100)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'!' + (seed % 90) as u8)
+            })
+            .filter(|c| *c != '"' && *c != '\\')
+            .collect();
+        input += &json!({"type": "RECORD", "stream": "wide", "record": {"n": n, "text": text}})
+            .to_string();
+        input.push('\n');
+    }
+    let config = write_config(
+        dir.path(),
+        &json!({"destination_path": dir.path().join("out"), "max_batch_size": 1000,
+                "max_pyarrow_table_size": 1}),
+    );
+    let out = target(&config, input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out));
+    let (visible, hidden) = files(&dir.path().join("out"));
+    assert!(hidden.is_empty());
+    assert!(
+        visible.len() >= 2,
+        "a file is closed after about 1 MB: {visible:?}"
+    );
+    for file in &visible {
+        let size = std::fs::metadata(file).unwrap().len();
+        assert!(size < 2 << 20, "{} is {size} bytes", file.display());
+    }
+    let path = dir.path().join("out/wide").display().to_string();
+    let read = read_back(std::slice::from_ref(&path), &[]);
+    assert_eq!(read[&path]["rows"].as_array().unwrap().len(), 20_000);
+    let groups: Vec<u64> = read[&path]["row_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        groups.iter().sum::<u64>(),
+        20,
+        "1,000-row groups: {groups:?}"
+    );
+}
+
+#[test]
+fn a_killed_target_leaves_no_visible_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let config = write_config(dir.path(), &json!({"destination_path": out_dir}));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smelt"))
+        .args(["plugin", "target-parquet", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"{\"type\": \"SCHEMA\", \"stream\": \"s\", \"key_properties\": [], \"schema\": {\"properties\": {\"n\": {\"type\": \"integer\"}}}}\n")
+        .unwrap();
+    for n in 0..5000 {
+        writeln!(
+            stdin,
+            "{{\"type\": \"RECORD\", \"stream\": \"s\", \"record\": {{\"n\": {n}}}}}"
+        )
+        .unwrap();
+    }
+    stdin.flush().unwrap();
+    // Wait (bounded) until the file is being written, then kill the target.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while files(&out_dir).1.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(files(&out_dir).1.len(), 1, "an in-progress file exists");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (visible, _) = files(&out_dir);
+    assert!(visible.is_empty(), "{visible:?}");
 }
