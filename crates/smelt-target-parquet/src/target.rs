@@ -308,7 +308,10 @@ impl Target {
             }
         }
         if let Some((state, _)) = self.held.take() {
-            if !is_empty_object(&state) {
+            // An empty state `{}` is not echoed (nothing to resume from).
+            let empty = serde_json::from_str::<Value>(&state)
+                .is_ok_and(|v| v.as_object().is_some_and(|m| m.is_empty()));
+            if !empty {
                 out.write_all(state.as_bytes())
                     .and_then(|()| out.write_all(b"\n"))
                     .and_then(|()| out.flush())
@@ -320,7 +323,66 @@ impl Target {
     }
 }
 
-fn is_empty_object(raw: &str) -> bool {
-    let inner = raw.trim();
-    inner.starts_with('{') && inner.ends_with('}') && inner[1..inner.len() - 1].trim().is_empty()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run_on(
+        dir: &std::path::Path,
+        extra: Value,
+        input: &str,
+    ) -> Result<(Summary, String), String> {
+        let mut config = json!({"destination_path": dir.join("out")});
+        if let (Value::Object(c), Value::Object(e)) = (&mut config, extra) {
+            c.extend(e);
+        }
+        let settings = Settings::from_config(config.as_object().unwrap())?;
+        let mut out = Vec::new();
+        let summary = run(settings, &mut input.as_bytes(), &mut out)?;
+        Ok((summary, String::from_utf8(out).unwrap()))
+    }
+
+    const SCHEMA: &str = r#"{"type": "SCHEMA", "stream": "s", "key_properties": [], "schema": {"properties": {"n": {"type": "integer"}}}}"#;
+
+    #[test]
+    fn schema_changes_start_new_files_and_repeats_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let changed = SCHEMA.replace(r#""n": {"#, r#""m": {"type": "string"}, "n": {"#);
+        let input = [
+            SCHEMA,
+            r#"{"type": "RECORD", "stream": "s", "record": {"n": 1}}"#,
+            SCHEMA,
+            r#"{"type": "RECORD", "stream": "s", "record": {"n": 2}}"#,
+            &changed,
+            r#"{"type": "RECORD", "stream": "s", "record": {"n": 3, "m": "x"}}"#,
+            r#"{"type": "ACTIVATE_VERSION", "stream": "s", "version": 1}"#,
+            r#"{"type": "PING"}"#,
+            r#"{"type": "STATE", "value": {}}"#,
+        ]
+        .join("\n");
+        let (summary, stdout) = run_on(dir.path(), json!({}), &input).unwrap();
+        assert_eq!(summary.streams["s"], (3, 2), "3 records in 2 files");
+        assert_eq!(stdout, "", "an empty state is not echoed");
+    }
+
+    #[test]
+    fn bad_messages_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = run_on(dir.path(), json!({}), "not json").unwrap_err();
+        assert!(
+            err.contains("input line 1 is not a Singer message"),
+            "{err}"
+        );
+        let batch = format!("{SCHEMA}\n{{\"type\": \"BATCH\", \"stream\": \"s\"}}");
+        let err = run_on(dir.path(), json!({}), &batch).unwrap_err();
+        assert!(
+            err.contains("stream 's' (input line 2): BATCH messages"),
+            "{err}"
+        );
+        let err = run_on(dir.path(), json!({"partition_cols": "zz"}), SCHEMA).unwrap_err();
+        assert!(err.contains("`partition_cols` names `zz`"), "{err}");
+        let err = run_on(dir.path(), json!({}), r#"{"type": "RECORD", "record": {}}"#).unwrap_err();
+        assert!(err.contains("needs a `stream`"), "{err}");
+    }
 }
