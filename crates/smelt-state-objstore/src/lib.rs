@@ -31,6 +31,13 @@
 //! Meltano's check-then-write locking (no worse than Meltano); one that rejects them produces
 //! an error saying so.
 //!
+//! # One way to open a store
+//!
+//! [`StoreHandle::open`] turns a URL plus [`ObjectStoreSettings`] into a client with a private,
+//! bounded runtime; the backends here and smelt's target-parquet both use it. Its
+//! [`SettingNames`] argument says what the caller calls each setting, so messages point at
+//! `state_backend.s3.endpoint_url` for state and at the target's own setting names for data.
+//!
 //! # Credentials
 //!
 //! * S3: `state_backend.s3.aws_access_key_id` / `aws_secret_access_key`, else `key:secret@` in
