@@ -4,9 +4,11 @@
 //!
 //! - Each RECORD is parsed once and written into its stream's batch as COPY text
 //!   ([`stream`], [`encode`]); the column types are MeltanoLabs' ([`types`]).
-//! - A batch is loaded when a stream reaches `batch_size_rows` (or 64 MiB), before a stream's
-//!   schema changes, before ACTIVATE_VERSION and at the end: all streams' rows in one
-//!   transaction ([`load`]), creating schema, table and new columns inside it ([`table`]).
+//! - A loading thread owns the connection ([`load`]); the batch of the stream being read is
+//!   handed over in 1 MiB pieces as it grows, so PostgreSQL stores while the target parses.
+//! - A batch is committed when a stream reaches `batch_size_rows` (or 64 MiB), before a
+//!   stream's schema changes, before ACTIVATE_VERSION and at the end: all streams' rows in one
+//!   transaction, creating schema, table and new columns inside it ([`table`]).
 //! - A STATE is written only once everything received before it is committed, so a target
 //!   killed mid-load leaves the table and the state consistent: the next run resumes from a
 //!   state whose rows are all stored, and keyed streams merge repeated rows away.
@@ -28,8 +30,11 @@ use smelt_plugin_sdk::json_file::load_config;
 use smelt_plugin_sdk::registry::{Flags, NativePlugin};
 use smelt_plugin_sdk::spec::{DefaultValue, PluginKind, PluginSpec, SettingSpec, SettingType};
 
+use bytes::Bytes;
+
 use crate::encode::NulPolicy;
-use crate::settings::Settings;
+use crate::load::{Command, Failure, Loader};
+use crate::settings::{LoadMethod, Settings};
 use crate::stream::{Clock, SchemaSpec, Stream};
 
 const fn setting(
@@ -124,10 +129,15 @@ struct Message<'a> {
 /// The running target.
 struct Target {
     settings: Settings,
+    /// For reading the catalog while the loader's connection is busy.
     client: smelt_pg::PgClient,
+    loader: Loader,
     /// The session's current schema, for stream names without one.
     current_schema: String,
     streams: Vec<Stream>,
+    /// The stream whose batch is streamed to the loader as it grows (one at a time; the
+    /// others are held until the drain).
+    active: Option<usize>,
     clock: Clock,
     /// The latest STATE not yet written (its rows are not all committed).
     state: Option<String>,
@@ -140,11 +150,14 @@ impl Target {
             .query_one("SELECT coalesce(current_schema(), 'public')", &[])
             .map_err(|e| format!("could not read the current schema: {e}"))?
             .get(0);
+        let loader = Loader::start(settings.connect()?)?;
         Ok(Target {
             settings,
             client,
+            loader,
             current_schema,
             streams: Vec::new(),
+            active: None,
             clock: Clock::start(),
             state: None,
         })
@@ -171,9 +184,94 @@ impl Target {
         self.drain(out)
     }
 
-    /// Load every pending batch, then write the held STATE.
+    /// A loading failure as a message; a value PostgreSQL refused is named by the record's
+    /// input line and its property.
+    fn explain(&self, f: Failure) -> String {
+        let Some(r) = f.refused else {
+            return f.message;
+        };
+        let Some(stream) = self.streams.iter().find(|s| s.name == r.stream) else {
+            return f.message;
+        };
+        let line = usize::try_from(r.row)
+            .ok()
+            .and_then(|i| stream.lines.get(i))
+            .map_or_else(|| "?".to_string(), u64::to_string);
+        let column = r.column.map_or_else(String::new, |c| {
+            let ty = stream
+                .columns
+                .iter()
+                .find(|x| x.name == c)
+                .map_or("", |x| x.ty.sql.as_str());
+            format!(", property `{c}` (column type {ty})")
+        });
+        format!(
+            "stream `{}`, record on input line {line}{column}: PostgreSQL refused the value: {}",
+            stream.name, r.error
+        )
+    }
+
+    /// Hand stream `i`'s buffered rows to the loader (starting its batch if needed).
+    fn send_rows(&mut self, i: usize) -> Result<(), Failure> {
+        let overwrite = self.settings.load_method == LoadMethod::Overwrite;
+        let stream = &mut self.streams[i];
+        if !stream.started {
+            self.loader.send(Command::Start {
+                spec: stream.spec(),
+                empty_first: overwrite && !stream.overwritten,
+            })?;
+            stream.started = true;
+        }
+        let bytes = Bytes::from(std::mem::replace(
+            &mut stream.buf,
+            Vec::with_capacity(load::CHUNK + load::CHUNK / 8),
+        ));
+        let rows = std::mem::take(&mut stream.unsent_rows);
+        match stream.repeat_at.take() {
+            Some((at, before)) => {
+                if at > 0 {
+                    self.loader.send(Command::Data(bytes.slice(..at), before))?;
+                }
+                self.loader.send(Command::Repeat)?;
+                if at < bytes.len() {
+                    self.loader
+                        .send(Command::Data(bytes.slice(at..), rows - before))?;
+                }
+            }
+            None if bytes.is_empty() => {}
+            None => self.loader.send(Command::Data(bytes, rows))?,
+        }
+        Ok(())
+    }
+
+    /// Load every pending batch in one transaction, then write the held STATE.
     fn drain(&mut self, out: &mut dyn Write) -> Result<(), String> {
-        load::drain(&mut self.client, &mut self.streams, &self.settings)?;
+        let mut order: Vec<usize> = self.active.into_iter().collect();
+        order.extend(
+            (0..self.streams.len()).filter(|&i| Some(i) != self.active && self.streams[i].rows > 0),
+        );
+        let loaded = (|| -> Result<bool, Failure> {
+            for &i in &order {
+                self.send_rows(i)?;
+                let duplicates = self.streams[i].duplicates;
+                self.loader.send(Command::End { duplicates })?;
+            }
+            if order.is_empty() {
+                return Ok(false);
+            }
+            self.loader.call(Command::Commit)?;
+            Ok(true)
+        })();
+        if loaded.map_err(|f| self.explain(f))? {
+            for &i in &order {
+                let stream = &mut self.streams[i];
+                stream.clear_batch();
+                if self.settings.load_method == LoadMethod::Overwrite {
+                    stream.overwritten = true;
+                }
+            }
+        }
+        self.active = None;
         if let Some(state) = self.state.take() {
             out.write_all(state.as_bytes())
                 .and_then(|()| out.write_all(b"\n"))
@@ -226,6 +324,10 @@ impl Target {
                     || stream.buf.len() >= settings::BATCH_BYTES
                 {
                     self.drain(out)?;
+                } else if stream.buf.len() >= load::CHUNK && self.active.is_none_or(|a| a == i) {
+                    // Stream this batch: PostgreSQL stores it while the next rows are parsed.
+                    self.active = Some(i);
+                    self.send_rows(i).map_err(|f| self.explain(f))?;
                 }
             }
             "SCHEMA" => {
@@ -298,12 +400,12 @@ impl Target {
                     ));
                 };
                 self.drain(out)?;
-                load::activate_version(
-                    &mut self.client,
-                    &self.streams[i],
+                let command = Command::Activate {
+                    spec: self.streams[i].spec(),
                     version,
-                    self.settings.hard_delete,
-                )?;
+                    hard_delete: self.settings.hard_delete,
+                };
+                self.loader.call(command).map_err(|f| self.explain(f))?;
             }
             "BATCH" => {
                 return Err(format!(

@@ -1,112 +1,446 @@
-//! Loading batches: one transaction per drain holding every stream's rows, so the STATE that
-//! follows is written only once all of them are committed.
+//! The loading thread: owns the loading connection and runs what the reading thread asks, so
+//! PostgreSQL stores one piece of COPY data while the target parses the next.
 //!
-//! - Streams without key properties: `COPY` straight into the table.
-//! - Streams with key properties: into an empty table with no key repeated in the batch,
-//!   `COPY` straight in; otherwise `COPY` into a temporary staging table (dropped at commit),
-//!   drop all but the last row of a repeated key (only when the batch repeats one), then
-//!   `UPDATE … FROM` the staging rows whose key exists and `INSERT … WHERE NOT EXISTS` the
-//!   others — no unique index needed, so tables made by others merge the same way.
+//! A drain is one transaction holding every stream's pending rows. Per stream:
+//! - without key properties: `COPY` straight into the table;
+//! - with key properties, into an empty table: `COPY` straight in until a key repeats within
+//!   the batch ([`Command::Repeat`]), then the rest goes through staging as below;
+//! - with key properties otherwise: `COPY` into a temporary staging table (dropped at commit),
+//!   drop all but the last row of a repeated key, `UPDATE … FROM` staging where the key exists
+//!   and `INSERT … WHERE NOT EXISTS` the rest — no unique index needed, so tables made by
+//!   others merge the same way.
+//!
+//! [`Command::Commit`] is answered only after the commit, and the reading thread writes the
+//! STATE only then.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use bytes::Bytes;
-use smelt_pg::copy_in::{copy_in, failed_row};
-use smelt_pg::{quote_ident, PgCalls, PgClient, PgError};
+use smelt_pg::copy_in::{copy_in, failed_row, CopyIn};
+use smelt_pg::tokio_postgres::error::SqlState;
+use smelt_pg::{quote_ident, PgCalls, PgClient, PgError, PgTx};
 
-use crate::settings::{LoadMethod, Settings};
-use crate::stream::Stream;
-use crate::table::{self, qualified};
+use crate::table::{self, qualified, TableSpec};
 
-/// The COPY data is sent in pieces of this size.
-const SEND_CHUNK: usize = 1 << 20;
+/// Pieces of COPY data in flight between the threads (each at most about [`CHUNK`] bytes), so
+/// memory stays bounded when PostgreSQL is slower than parsing.
+const IN_FLIGHT: usize = 4;
+/// The size of a piece of COPY data the reading thread hands over.
+pub const CHUNK: usize = 1 << 20;
 
-/// Load every stream's pending rows in one transaction and commit. On success each stream's
-/// batch is cleared; on failure nothing of it is visible.
-pub fn drain(
-    client: &mut PgClient,
-    streams: &mut [Stream],
-    settings: &Settings,
-) -> Result<(), String> {
-    if streams.iter().all(|s| s.rows == 0) {
-        return Ok(());
-    }
-    let mut tx = client
-        .transaction()
-        .map_err(|e| format!("could not begin a transaction: {e}"))?;
-    for (n, stream) in streams.iter_mut().enumerate() {
-        if stream.rows > 0 {
-            load(&mut tx, stream, n, settings)?;
+/// What the reading thread asks of the loading thread.
+pub enum Command {
+    /// Begin loading a stream's batch (beginning the transaction if none is open).
+    Start {
+        /// The table.
+        spec: TableSpec,
+        /// Empty the table first (`load_method: overwrite`, first batch of the run).
+        empty_first: bool,
+    },
+    /// COPY data of whole rows, and how many.
+    Data(Bytes, u64),
+    /// A key repeats from here on within the batch: stop loading straight into the table.
+    Repeat,
+    /// The stream's batch is complete; `duplicates`: a key repeated in it.
+    End {
+        /// Whether a key repeated in the batch.
+        duplicates: bool,
+    },
+    /// Commit the transaction (answered with [`Reply::Done`]).
+    Commit,
+    /// Retire rows of versions older than `version` (answered with [`Reply::Done`]).
+    Activate {
+        /// The table.
+        spec: TableSpec,
+        /// The version activated.
+        version: i64,
+        /// Delete instead of setting `_sdc_deleted_at`.
+        hard_delete: bool,
+    },
+}
+
+/// Why loading failed: the message, and details when PostgreSQL refused a value.
+#[derive(Debug)]
+pub struct Failure {
+    /// What failed.
+    pub message: String,
+    /// The refused value, when the server said where it was.
+    pub refused: Option<Refused>,
+}
+
+/// Where PostgreSQL refused a value of a COPY.
+#[derive(Debug)]
+pub struct Refused {
+    /// The stream.
+    pub stream: String,
+    /// The row of the stream's batch (0-based).
+    pub row: u64,
+    /// The column, when named.
+    pub column: Option<String>,
+    /// The server's error.
+    pub error: String,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            refused: None,
         }
     }
-    tx.commit()
-        .map_err(|e| format!("could not commit the loaded batch: {e}"))?;
-    for stream in streams.iter_mut() {
-        if stream.rows > 0 {
-            stream.clear_batch();
-            if settings.load_method == LoadMethod::Overwrite {
-                stream.overwritten = true;
+}
+
+/// The loading thread's answers.
+enum Reply {
+    Done,
+    Failed(Failure),
+}
+
+/// The reading thread's handle on the loading thread.
+pub struct Loader {
+    commands: Option<SyncSender<Command>>,
+    replies: Receiver<Reply>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Loader {
+    /// Start a loading thread on `client`.
+    pub fn start(client: PgClient) -> Result<Loader, String> {
+        let (commands, inbox) = sync_channel(IN_FLIGHT);
+        let (outbox, replies) = sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("target-postgres loader".to_string())
+            .spawn(move || serve(client, &inbox, &outbox))
+            .map_err(|e| format!("could not start the loading thread: {e}"))?;
+        Ok(Loader {
+            commands: Some(commands),
+            replies,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hand over a command; fails with the loading thread's error if it stopped.
+    pub fn send(&mut self, command: Command) -> Result<(), Failure> {
+        let sent = self
+            .commands
+            .as_ref()
+            .is_some_and(|c| c.send(command).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            Err(self.failure())
+        }
+    }
+
+    /// Hand over a command that is answered, and wait for the answer.
+    pub fn call(&mut self, command: Command) -> Result<(), Failure> {
+        self.send(command)?;
+        match self.replies.recv() {
+            Ok(Reply::Done) => Ok(()),
+            Ok(Reply::Failed(f)) => Err(f),
+            Err(_) => Err(self.failure()),
+        }
+    }
+
+    /// The loading thread's error (it stopped).
+    fn failure(&mut self) -> Failure {
+        self.commands = None;
+        match self.replies.recv() {
+            Ok(Reply::Failed(f)) => f,
+            _ => Failure::from("the loading thread stopped unexpectedly".to_string()),
+        }
+    }
+}
+
+impl Drop for Loader {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread; an open transaction rolls back.
+        self.commands = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(mut client: PgClient, inbox: &Receiver<Command>, outbox: &SyncSender<Reply>) {
+    if let Err(f) = serve_commands(&mut client, inbox, outbox) {
+        let _ = outbox.send(Reply::Failed(f));
+    }
+}
+
+fn protocol(what: &str) -> Failure {
+    Failure::from(format!(
+        "internal error in target-postgres: {what} out of order (a bug in smelt)"
+    ))
+}
+
+fn serve_commands(
+    client: &mut PgClient,
+    inbox: &Receiver<Command>,
+    outbox: &SyncSender<Reply>,
+) -> Result<(), Failure> {
+    while let Ok(command) = inbox.recv() {
+        match command {
+            Command::Start { spec, empty_first } => {
+                if !transaction(client, spec, empty_first, inbox)? {
+                    return Ok(());
+                }
+                let _ = outbox.send(Reply::Done);
             }
+            Command::Commit => {
+                let _ = outbox.send(Reply::Done);
+            }
+            Command::Activate {
+                spec,
+                version,
+                hard_delete,
+            } => {
+                activate_version(client, &spec, version, hard_delete)?;
+                let _ = outbox.send(Reply::Done);
+            }
+            Command::Data(..) => return Err(protocol("data")),
+            Command::Repeat => return Err(protocol("repeat")),
+            Command::End { .. } => return Err(protocol("end")),
         }
     }
     Ok(())
 }
 
-/// Columns as a quoted list.
-fn column_list(stream: &Stream, prefix: &str) -> String {
-    stream
-        .columns
+/// One transaction: streams' batches until [`Command::Commit`]. `false`: the reading thread
+/// hung up (it failed), so the transaction was rolled back.
+fn transaction(
+    client: &mut PgClient,
+    spec: TableSpec,
+    empty_first: bool,
+    inbox: &Receiver<Command>,
+) -> Result<bool, Failure> {
+    let mut tx = client
+        .transaction()
+        .map_err(|e| format!("could not begin a transaction: {e}"))?;
+    let mut next = Some((spec, empty_first));
+    let mut n = 0;
+    loop {
+        if let Some((spec, empty_first)) = next.take() {
+            if !stream_batch(&mut tx, &spec, empty_first, n, inbox)? {
+                return Ok(false);
+            }
+            n += 1;
+        }
+        match inbox.recv() {
+            Ok(Command::Start { spec, empty_first }) => next = Some((spec, empty_first)),
+            Ok(Command::Commit) => {
+                tx.commit()
+                    .map_err(|e| format!("could not commit the loaded batch: {e}"))?;
+                return Ok(true);
+            }
+            Ok(_) => return Err(protocol("a command within a transaction")),
+            Err(_) => return Ok(false),
+        }
+    }
+}
+
+fn column_list(spec: &TableSpec, prefix: &str) -> String {
+    spec.columns
         .iter()
-        .map(|c| format!("{prefix}{}", quote_ident(&c.name)))
+        .map(|(c, _)| format!("{prefix}{}", quote_ident(c)))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Load one stream's batch inside `tx`.
-fn load(
-    tx: &mut impl PgCalls,
-    stream: &mut Stream,
+/// A COPY error with the batch row it concerns (`rows_before`: rows of the batch sent by
+/// earlier COPY statements).
+fn copy_failure(spec: &TableSpec, e: PgError, rows_before: u64) -> Failure {
+    let refused = failed_row(&e).map(|(line, column)| Refused {
+        stream: spec.stream.clone(),
+        row: rows_before + line.saturating_sub(1),
+        column,
+        error: e.to_string(),
+    });
+    Failure {
+        message: format!(
+            "stream `{}`: could not load into {}: {e}",
+            spec.stream,
+            qualified(&spec.schema, &spec.table)
+        ),
+        refused,
+    }
+}
+
+/// Whether `spec`'s table has a unique index on exactly its key columns (MeltanoLabs and
+/// smelt create a primary key), so `ON CONFLICT` can merge and a COPY straight into the table
+/// fails instead of duplicating a key.
+fn unique_on_keys(tx: &mut PgTx<'_>, spec: &TableSpec) -> Result<bool, PgError> {
+    let keys: Vec<&str> = spec.keys.iter().map(String::as_str).collect();
+    let row = tx.query_opt(
+        "SELECT 1 FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relname = $2 AND i.indisunique AND i.indpred IS NULL \
+           AND i.indexprs IS NULL \
+           AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a \
+                WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey)) \
+               = (SELECT array_agg(k ORDER BY k) FROM unnest($3::text[]) k) \
+         LIMIT 1",
+        &[&spec.schema, &spec.table, &keys],
+    )?;
+    Ok(row.is_some())
+}
+
+/// How a stream's rows are being loaded.
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Mode {
+    /// COPY into the table; nothing to merge.
+    Direct,
+    /// COPY into the table after a savepoint, keeping the data: a key already in the table
+    /// violates the unique index, and the data is then loaded again through staging.
+    Optimistic,
+    /// COPY into the staging table, merged at the end.
+    Staged,
+}
+
+/// Load one stream's batch inside `tx`, reading its data from `inbox`. `false`: the reading
+/// thread hung up.
+fn stream_batch(
+    tx: &mut PgTx<'_>,
+    spec: &TableSpec,
+    empty_first: bool,
     n: usize,
-    settings: &Settings,
-) -> Result<(), String> {
-    let target = qualified(&stream.schema, &stream.table);
-    let name = stream.name.clone();
-    let fail = |what: &str, e: PgError| format!("stream `{name}`: could not {what} {target}: {e}");
-    table::ensure(tx, stream)?;
-    if settings.load_method == LoadMethod::Overwrite && !stream.overwritten {
+    inbox: &Receiver<Command>,
+) -> Result<bool, Failure> {
+    let target = qualified(&spec.schema, &spec.table);
+    let fail = |what: &str, e: PgError| {
+        Failure::from(format!(
+            "stream `{}`: could not {what} {target}: {e}",
+            spec.stream
+        ))
+    };
+    table::ensure(tx, spec)?;
+    if empty_first {
         tx.batch_execute(&format!("DELETE FROM {target}"))
             .map_err(|e| fail("empty (load_method: overwrite)", e))?;
     }
-    let columns = column_list(stream, "");
-    let direct = format!("COPY {target} ({columns}) FROM STDIN");
-    if stream.keys.is_empty() {
-        return copy(tx, stream, &direct);
-    }
-    let has_rows = tx
-        .query_opt(&format!("SELECT 1 FROM {target} LIMIT 1"), &[])
-        .map_err(|e| fail("read", e))?
-        .is_some();
-    if !has_rows && !stream.duplicates {
-        // Nothing to merge with and no key twice: the primary key (if the table has one)
-        // checks the rest.
-        return copy(tx, stream, &direct);
-    }
+    let columns = column_list(spec, "");
+    let keyed = !spec.keys.is_empty();
+    let has_rows = keyed
+        && tx
+            .query_opt(&format!("SELECT 1 FROM {target} LIMIT 1"), &[])
+            .map_err(|e| fail("read", e))?
+            .is_some();
+    let unique = keyed && unique_on_keys(tx, spec).map_err(|e| fail("read the indexes of", e))?;
     let stage = quote_ident(&format!("_smelt_stage_{n}"));
-    tx.batch_execute(&format!(
-        "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {target} WITH NO DATA"
-    ))
-    .map_err(|e| fail("make a staging table for", e))?;
-    copy(tx, stream, &format!("COPY {stage} ({columns}) FROM STDIN"))?;
+    let stage_copy = format!("COPY {stage} ({columns}) FROM STDIN");
+    let direct_copy = format!("COPY {target} ({columns}) FROM STDIN");
+    let make_stage = |tx: &mut PgTx<'_>| -> Result<(), Failure> {
+        tx.batch_execute(&format!(
+            "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {target} \
+             WITH NO DATA"
+        ))
+        .map_err(|e| fail("make a staging table for", e))
+    };
+    let mut mode = match (has_rows, unique) {
+        (false, _) => Mode::Direct,
+        (true, true) => Mode::Optimistic,
+        (true, false) => Mode::Staged,
+    };
+    // Whether rows of this batch may meet rows already in the table.
+    let mut merge = has_rows;
+    match mode {
+        Mode::Optimistic => tx
+            .batch_execute("SAVEPOINT smelt_direct")
+            .map_err(|e| fail("load", e))?,
+        Mode::Staged => make_stage(tx)?,
+        Mode::Direct => {}
+    }
+    // Data sent in Optimistic mode, to send again through staging after a conflict.
+    let mut kept: Vec<(Bytes, u64)> = Vec::new();
+    let mut rows_before = 0;
+    let mut rows_here = 0;
+    let sql = if mode == Mode::Staged {
+        &stage_copy
+    } else {
+        &direct_copy
+    };
+    let mut copy: Option<CopyIn<'_>> =
+        Some(copy_in(tx, sql).map_err(|e| copy_failure(spec, e, 0))?);
+    let duplicates = loop {
+        let command = inbox.recv();
+        let Some(c) = copy.as_mut() else {
+            return Err(protocol("data after a failed COPY"));
+        };
+        match command {
+            Ok(Command::Data(bytes, rows)) => {
+                let mut offset = 0;
+                while offset < bytes.len() {
+                    let end = (offset + CHUNK).min(bytes.len());
+                    c.send(bytes.slice(offset..end))
+                        .map_err(|e| copy_failure(spec, e, rows_before))?;
+                    offset = end;
+                }
+                if mode == Mode::Optimistic {
+                    kept.push((bytes, rows));
+                }
+                rows_here += rows;
+            }
+            Ok(Command::Repeat) if mode != Mode::Staged => {
+                let direct = copy.take().unwrap_or_else(|| unreachable!());
+                let redo = finish_direct(spec, direct, &mut kept, rows_before)?;
+                make_stage_after(tx, &make_stage, redo.is_some())?;
+                let mut c = copy_in(tx, &stage_copy).map_err(|e| copy_failure(spec, e, 0))?;
+                match redo {
+                    Some(data) => {
+                        for (bytes, _) in data {
+                            c.send(bytes).map_err(|e| copy_failure(spec, e, 0))?;
+                        }
+                    }
+                    None => {
+                        rows_before += rows_here;
+                        rows_here = 0;
+                    }
+                }
+                copy = Some(c);
+                mode = Mode::Staged;
+                merge = true;
+            }
+            Ok(Command::Repeat) => {}
+            Ok(Command::End { duplicates }) => {
+                let last = copy.take().unwrap_or_else(|| unreachable!());
+                if mode == Mode::Staged {
+                    last.finish()
+                        .map_err(|e| copy_failure(spec, e, rows_before))?;
+                } else if let Some(data) = finish_direct(spec, last, &mut kept, rows_before)? {
+                    make_stage_after(tx, &make_stage, true)?;
+                    let mut c = copy_in(tx, &stage_copy).map_err(|e| copy_failure(spec, e, 0))?;
+                    for (bytes, _) in data {
+                        c.send(bytes).map_err(|e| copy_failure(spec, e, 0))?;
+                    }
+                    c.finish().map_err(|e| copy_failure(spec, e, 0))?;
+                    mode = Mode::Staged;
+                }
+                break duplicates;
+            }
+            Ok(_) => return Err(protocol("a command within a stream's batch")),
+            Err(_) => {
+                if let Some(c) = copy.take() {
+                    c.abort();
+                }
+                return Ok(false);
+            }
+        }
+    };
+    if mode != Mode::Staged {
+        return Ok(true);
+    }
     let key_match = |a: &str, b: &str| {
-        stream
-            .keys
+        spec.keys
             .iter()
-            .map(|&k| {
-                let c = quote_ident(&stream.columns[k].name);
+            .map(|k| {
+                let c = quote_ident(k);
                 format!("{a}.{c} = {b}.{c}")
             })
             .collect::<Vec<_>>()
             .join(" AND ")
     };
-    if stream.duplicates {
+    if duplicates {
         // One COPY into a new table fills its pages in input order, so the physical row
         // position (ctid) orders the records as they arrived: keep the last of each key.
         tx.batch_execute(&format!(
@@ -115,96 +449,104 @@ fn load(
         ))
         .map_err(|e| fail("keep the last record of each key for", e))?;
     }
-    if has_rows {
-        let sets: Vec<String> = stream
-            .columns
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !stream.keys.contains(i))
-            .map(|(_, c)| {
-                let c = quote_ident(&c.name);
-                format!("{c} = s.{c}")
-            })
-            .collect();
-        if !sets.is_empty() {
-            tx.batch_execute(&format!(
-                "UPDATE {target} t SET {} FROM {stage} s WHERE {}",
-                sets.join(", "),
-                key_match("t", "s")
-            ))
-            .map_err(|e| fail("update existing rows of", e))?;
-        }
-        tx.batch_execute(&format!(
-            "INSERT INTO {target} ({columns}) SELECT {} FROM {stage} s \
-             WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {})",
-            column_list(stream, "s."),
-            key_match("t", "s")
-        ))
-        .map_err(|e| fail("insert new rows into", e))?;
-    } else {
+    if !merge {
         tx.batch_execute(&format!(
             "INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage}"
         ))
         .map_err(|e| fail("insert rows into", e))?;
+        return Ok(true);
     }
-    Ok(())
+    let non_keys: Vec<String> = spec
+        .columns
+        .iter()
+        .filter(|(c, _)| !spec.keys.contains(c))
+        .map(|(c, _)| quote_ident(c))
+        .collect();
+    if unique {
+        let keys: Vec<String> = spec.keys.iter().map(|k| quote_ident(k)).collect();
+        let action = if non_keys.is_empty() {
+            "NOTHING".to_string()
+        } else {
+            let sets: Vec<String> = non_keys
+                .iter()
+                .map(|c| format!("{c} = EXCLUDED.{c}"))
+                .collect();
+            format!("UPDATE SET {}", sets.join(", "))
+        };
+        tx.batch_execute(&format!(
+            "INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage} \
+             ON CONFLICT ({}) DO {action}",
+            keys.join(", ")
+        ))
+        .map_err(|e| fail("merge rows into", e))?;
+        return Ok(true);
+    }
+    if !non_keys.is_empty() {
+        let sets: Vec<String> = non_keys.iter().map(|c| format!("{c} = s.{c}")).collect();
+        tx.batch_execute(&format!(
+            "UPDATE {target} t SET {} FROM {stage} s WHERE {}",
+            sets.join(", "),
+            key_match("t", "s")
+        ))
+        .map_err(|e| fail("update existing rows of", e))?;
+    }
+    tx.batch_execute(&format!(
+        "INSERT INTO {target} ({columns}) SELECT {} FROM {stage} s \
+         WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {})",
+        column_list(spec, "s."),
+        key_match("t", "s")
+    ))
+    .map_err(|e| fail("insert new rows into", e))?;
+    Ok(true)
 }
 
-/// Send the stream's batch with `sql` (a `COPY … FROM STDIN`); a value the server refuses is
-/// reported with the record's input line and the column.
-fn copy(tx: &mut impl PgCalls, stream: &mut Stream, sql: &str) -> Result<(), String> {
-    let target = qualified(&stream.schema, &stream.table);
-    let data = Bytes::from(std::mem::take(&mut stream.buf));
-    let explain = |e: PgError, stream: &Stream| match failed_row(&e) {
-        Some((line, column)) => {
-            let input_line = usize::try_from(line)
-                .ok()
-                .and_then(|l| stream.lines.get(l.wrapping_sub(1)))
-                .map_or_else(|| "?".to_string(), u64::to_string);
-            let column = column.map_or_else(String::new, |c| {
-                let ty = stream
-                    .columns
-                    .iter()
-                    .find(|x| x.name == c)
-                    .map_or("", |x| x.ty.sql.as_str());
-                format!(", property `{c}` (column type {ty})")
-            });
-            format!(
-                "stream `{}`, record on input line {input_line}{column}: PostgreSQL refused \
-                 the value: {e}",
-                stream.name
-            )
+/// The end of the direct part (at a repeated key or the end): finish its COPY; on a key
+/// conflict in Optimistic mode (`kept` holds its data), the data to send through staging.
+fn finish_direct(
+    spec: &TableSpec,
+    copy: CopyIn<'_>,
+    kept: &mut Vec<(Bytes, u64)>,
+    rows_before: u64,
+) -> Result<Option<Vec<(Bytes, u64)>>, Failure> {
+    match copy.finish() {
+        Ok(_) => {
+            kept.clear();
+            Ok(None)
         }
-        None => format!(
-            "stream `{}`: could not load into {target}: {e}",
-            stream.name
-        ),
-    };
-    let mut copy = copy_in(tx, sql).map_err(|e| explain(e, stream))?;
-    let mut offset = 0;
-    while offset < data.len() {
-        let end = (offset + SEND_CHUNK).min(data.len());
-        copy.send(data.slice(offset..end))
-            .map_err(|e| explain(e, stream))?;
-        offset = end;
+        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) && !kept.is_empty() => {
+            Ok(Some(std::mem::take(kept)))
+        }
+        Err(e) => Err(copy_failure(spec, e, rows_before)),
     }
-    copy.finish().map_err(|e| explain(e, stream))?;
-    Ok(())
+}
+
+/// Make the staging table after the direct part ended; `undo`: the direct part conflicted,
+/// so roll it back to the savepoint first.
+fn make_stage_after(
+    tx: &mut PgTx<'_>,
+    make_stage: &dyn Fn(&mut PgTx<'_>) -> Result<(), Failure>,
+    undo: bool,
+) -> Result<(), Failure> {
+    if undo {
+        tx.batch_execute("ROLLBACK TO SAVEPOINT smelt_direct")
+            .map_err(|e| format!("could not undo a conflicting load: {e}"))?;
+    }
+    make_stage(tx)
 }
 
 /// ACTIVATE_VERSION: rows of older versions (or none) are marked deleted (`_sdc_deleted_at`)
 /// or, with `hard_delete`, deleted — in one transaction, after everything before was loaded.
-pub fn activate_version(
+fn activate_version(
     client: &mut PgClient,
-    stream: &Stream,
+    spec: &TableSpec,
     version: i64,
     hard_delete: bool,
-) -> Result<(), String> {
-    let target = qualified(&stream.schema, &stream.table);
+) -> Result<(), Failure> {
+    let target = qualified(&spec.schema, &spec.table);
     let mut tx = client
         .transaction()
         .map_err(|e| format!("could not begin a transaction: {e}"))?;
-    let Some(columns) = table::describe(&mut tx, &stream.schema, &stream.table)? else {
+    let Some(columns) = table::describe(&mut tx, &spec.schema, &spec.table)? else {
         // Nothing was loaded yet: nothing to retire.
         return Ok(());
     };
@@ -215,11 +557,11 @@ pub fn activate_version(
     };
     for column in needed {
         if !columns.contains_key(*column) {
-            return Err(format!(
+            return Err(Failure::from(format!(
                 "stream `{}`: ACTIVATE_VERSION needs column {column} in {target}, which it \
                  lacks (turn add_record_metadata on, or activate_version off)",
-                stream.name
-            ));
+                spec.stream
+            )));
         }
     }
     let sql = if hard_delete {
@@ -234,9 +576,9 @@ pub fn activate_version(
     tx.execute(&sql, &[&version]).map_err(|e| {
         format!(
             "stream `{}`: could not retire old versions in {target}: {e}",
-            stream.name
+            spec.stream
         )
     })?;
     tx.commit()
-        .map_err(|e| format!("could not commit ACTIVATE_VERSION: {e}"))
+        .map_err(|e| Failure::from(format!("could not commit ACTIVATE_VERSION: {e}")))
 }

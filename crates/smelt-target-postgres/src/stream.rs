@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::encode::{self, NulPolicy};
+use crate::table::TableSpec;
 use crate::types::{ColumnType, Encoding};
 
 /// The `_sdc_*` columns of `add_record_metadata`, in MeltanoLabs' order, with their types.
@@ -102,10 +103,17 @@ pub struct Stream {
     required: Vec<usize>,
     /// Property name → column index.
     index: HashMap<String, usize>,
-    /// COPY text of the batch.
+    /// COPY text of the batch's rows not yet handed to the loader.
     pub buf: Vec<u8>,
     /// Rows in the batch.
     pub rows: u64,
+    /// Rows in `buf`.
+    pub unsent_rows: u64,
+    /// Where in `buf` (offset, rows before it) the first row whose key repeats in the batch
+    /// begins, until handed over.
+    pub repeat_at: Option<(usize, u64)>,
+    /// Whether the loader has begun this stream's batch.
+    pub started: bool,
     /// Input line of each row in the batch, for error messages.
     pub lines: Vec<u64>,
     /// Keys seen in this batch (keyed streams).
@@ -292,6 +300,9 @@ impl Stream {
             index,
             buf: Vec::new(),
             rows: 0,
+            unsent_rows: 0,
+            repeat_at: None,
+            started: false,
             lines: Vec::new(),
             seen: HashSet::new(),
             duplicates: false,
@@ -303,10 +314,32 @@ impl Stream {
         })
     }
 
+    /// The table as the loader needs it.
+    pub fn spec(&self) -> TableSpec {
+        TableSpec {
+            stream: self.name.clone(),
+            schema: self.schema.clone(),
+            table: self.table.clone(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.ty.sql.clone()))
+                .collect(),
+            keys: self
+                .keys
+                .iter()
+                .map(|&k| self.columns[k].name.clone())
+                .collect(),
+        }
+    }
+
     /// Forget the loaded batch (after its transaction committed).
     pub fn clear_batch(&mut self) {
         self.buf.clear();
         self.rows = 0;
+        self.unsent_rows = 0;
+        self.repeat_at = None;
+        self.started = false;
         self.lines.clear();
         self.seen.clear();
         self.duplicates = false;
@@ -372,8 +405,9 @@ impl Stream {
                 key.extend_from_slice(slot(k).unwrap_or("").as_bytes());
                 key.push(0);
             }
-            if !self.seen.insert(key.into_boxed_slice()) {
+            if !self.seen.insert(key.into_boxed_slice()) && !self.duplicates {
                 self.duplicates = true;
+                self.repeat_at = Some((self.buf.len(), self.unsent_rows));
             }
         }
         let started = clock.started_millis;
@@ -413,6 +447,7 @@ impl Stream {
             }
         }
         self.rows += 1;
+        self.unsent_rows += 1;
         self.buf.push(b'\n');
         self.lines.push(line);
         Ok(())

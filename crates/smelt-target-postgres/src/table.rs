@@ -5,7 +5,21 @@ use std::collections::HashMap;
 
 use smelt_pg::{quote_ident, PgCalls};
 
-use crate::stream::Stream;
+/// What the loader needs to know about a stream's table: enough to create it, add columns,
+/// and COPY and merge into it (sent to the loading thread).
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    /// The stream name, for messages.
+    pub stream: String,
+    /// The table's schema.
+    pub schema: String,
+    /// The table's name.
+    pub table: String,
+    /// Columns written, in COPY order: name and SQL type.
+    pub columns: Vec<(String, String)>,
+    /// Key property columns (empty: append).
+    pub keys: Vec<String>,
+}
 
 /// `(schema, table)` of a stream: the table is the last `-`-separated part of the name; the
 /// schema is `default_target_schema`, else the part before the table when the name has two
@@ -67,50 +81,46 @@ pub fn describe(
 /// Make sure the stream's table exists with all its columns (inside the load's transaction,
 /// so a failed or killed load leaves no half-made table). New tables get a primary key on the
 /// key properties, as MeltanoLabs makes them; an existing column keeps its type.
-pub fn ensure(db: &mut impl PgCalls, stream: &Stream) -> Result<(), String> {
-    let target = qualified(&stream.schema, &stream.table);
+pub fn ensure(db: &mut impl PgCalls, spec: &TableSpec) -> Result<(), String> {
+    let target = qualified(&spec.schema, &spec.table);
     let fail = |what: &str, e: smelt_pg::PgError| {
-        format!("stream `{}`: could not {what} {target}: {e}", stream.name)
+        format!("stream `{}`: could not {what} {target}: {e}", spec.stream)
     };
-    match describe(db, &stream.schema, &stream.table)? {
+    match describe(db, &spec.schema, &spec.table)? {
         None => {
             let exists = db
                 .query_opt(
                     "SELECT 1 FROM pg_namespace WHERE nspname = $1",
-                    &[&stream.schema],
+                    &[&spec.schema],
                 )
                 .map_err(|e| fail("look for the schema of", e))?;
             if exists.is_none() {
                 db.batch_execute(&format!(
                     "CREATE SCHEMA IF NOT EXISTS {}",
-                    quote_ident(&stream.schema)
+                    quote_ident(&spec.schema)
                 ))
                 .map_err(|e| fail("create the schema of", e))?;
             }
             let mut ddl = format!("CREATE TABLE {target} (");
-            for (i, c) in stream.columns.iter().enumerate() {
+            for (i, (name, sql)) in spec.columns.iter().enumerate() {
                 if i > 0 {
                     ddl.push_str(", ");
                 }
-                ddl.push_str(&format!("{} {}", quote_ident(&c.name), c.ty.sql));
+                ddl.push_str(&format!("{} {sql}", quote_ident(name)));
             }
-            if !stream.keys.is_empty() {
-                let keys: Vec<String> = stream
-                    .keys
-                    .iter()
-                    .map(|&k| quote_ident(&stream.columns[k].name))
-                    .collect();
+            if !spec.keys.is_empty() {
+                let keys: Vec<String> = spec.keys.iter().map(|k| quote_ident(k)).collect();
                 ddl.push_str(&format!(", PRIMARY KEY ({})", keys.join(", ")));
             }
             ddl.push(')');
             db.batch_execute(&ddl).map_err(|e| fail("create", e))?;
         }
         Some(existing) => {
-            let missing: Vec<String> = stream
+            let missing: Vec<String> = spec
                 .columns
                 .iter()
-                .filter(|c| !existing.contains_key(&c.name))
-                .map(|c| format!("ADD COLUMN {} {}", quote_ident(&c.name), c.ty.sql))
+                .filter(|(name, _)| !existing.contains_key(name))
+                .map(|(name, sql)| format!("ADD COLUMN {} {sql}", quote_ident(name)))
                 .collect();
             if !missing.is_empty() {
                 db.batch_execute(&format!("ALTER TABLE {target} {}", missing.join(", ")))
