@@ -438,12 +438,12 @@ impl Stream {
                 },
                 Source::ReceivedAt => out.extend_from_slice(now.as_bytes()),
                 Source::BatchedAt => out.extend_from_slice(self.batched_at.as_bytes()),
-                Source::Sequence => out.extend_from_slice(millis.to_string().as_bytes()),
+                Source::Sequence => push_int(out, millis),
                 Source::TableVersion => match version {
-                    Some(v) => out.extend_from_slice(v.to_string().as_bytes()),
+                    Some(v) => push_int(out, v),
                     None => out.extend_from_slice(encode::NULL),
                 },
-                Source::SyncStartedAt => out.extend_from_slice(started.to_string().as_bytes()),
+                Source::SyncStartedAt => push_int(out, started),
             }
         }
         self.rows += 1;
@@ -452,6 +452,12 @@ impl Stream {
         self.lines.push(line);
         Ok(())
     }
+}
+
+/// Append a whole number's digits (no allocation: this runs for every record).
+fn push_int(out: &mut Vec<u8>, n: i64) {
+    use std::io::Write;
+    let _ = write!(out, "{n}");
 }
 
 /// Fills a stream's column slots from one record object.
