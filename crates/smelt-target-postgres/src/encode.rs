@@ -119,15 +119,40 @@ pub fn value(
     Ok(())
 }
 
-/// An ISO 8601 timestamp for a `timestamp without time zone` column: with an offset,
-/// converted to UTC; otherwise as given (PostgreSQL parses it or says why not).
+/// An ISO 8601 timestamp for a `timestamp without time zone` column: with a non-zero offset,
+/// converted to UTC; otherwise as given (PostgreSQL ignores a zero offset, parses the rest or
+/// says why not).
 pub fn timestamp_into(out: &mut Vec<u8>, s: &str) {
-    match chrono::DateTime::parse_from_rfc3339(s) {
-        Ok(t) => {
-            use std::io::Write;
-            let _ = write!(out, "{}", t.naive_utc().format("%Y-%m-%d %H:%M:%S%.f"));
+    let utc = ["Z", "z", "+00:00", "-00:00", "+0000", "+00"]
+        .iter()
+        .any(|suffix| s.ends_with(suffix));
+    if !utc {
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+            naive_into(out, &t.naive_utc());
+            return;
         }
-        Err(_) => escape_into(out, s.as_bytes()),
+    }
+    escape_into(out, s.as_bytes());
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]` (microseconds, PostgreSQL's precision), without chrono's
+/// format-string parsing (this runs for every value).
+pub fn naive_into(out: &mut Vec<u8>, t: &chrono::NaiveDateTime) {
+    use chrono::{Datelike, Timelike};
+    use std::io::Write;
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let micros = t.nanosecond() / 1000;
+    if micros > 0 {
+        let _ = write!(out, ".{micros:06}");
     }
 }
 
@@ -220,8 +245,17 @@ mod tests {
             "2024-01-02 01:04:05"
         );
         assert_eq!(
+            enc(
+                r#""2024-01-02T03:04:05.25-01:30""#,
+                Encoding::Timestamp,
+                false
+            )
+            .unwrap(),
+            "2024-01-02 04:34:05.250000"
+        );
+        assert_eq!(
             enc(r#""2024-01-02T03:04:05.25Z""#, Encoding::Timestamp, false).unwrap(),
-            "2024-01-02 03:04:05.250"
+            "2024-01-02T03:04:05.25Z"
         );
         assert_eq!(
             enc(r#""2024-01-02T03:04:05""#, Encoding::Timestamp, false).unwrap(),

@@ -80,7 +80,9 @@ impl Clock {
         let millis = now.timestamp_millis();
         if millis != self.millis || self.text.is_empty() {
             self.millis = millis;
-            self.text = now.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+            let mut text = Vec::with_capacity(32);
+            encode::naive_into(&mut text, &now.naive_utc());
+            self.text = String::from_utf8(text).unwrap_or_default();
         }
         (self.millis, &self.text)
     }
@@ -116,8 +118,13 @@ pub struct Stream {
     pub started: bool,
     /// Input line of each row in the batch, for error messages.
     pub lines: Vec<u64>,
-    /// Keys seen in this batch (keyed streams).
-    seen: HashSet<Box<[u8]>>,
+    /// Hashes of the keys seen in this batch (keyed streams). A collision only makes the
+    /// batch take the staging path, which is correct for any batch.
+    seen: HashSet<u64>,
+    /// The hasher of `seen`'s keys.
+    hash_keys: std::collections::hash_map::RandomState,
+    /// Whether any column is an `_sdc_*` column the target fills (the clock is read then).
+    timed: bool,
     /// Whether a key repeats within this batch (the merge must keep the last).
     pub duplicates: bool,
     /// Text of `_sdc_batched_at` for the batch.
@@ -290,6 +297,7 @@ impl Stream {
             .map(position)
             .collect();
         let n = columns.len();
+        let timed = columns.iter().any(|c| c.source != Source::Property);
         Ok(Stream {
             name: name.to_string(),
             schema,
@@ -305,6 +313,8 @@ impl Stream {
             started: false,
             lines: Vec::new(),
             seen: HashSet::new(),
+            hash_keys: std::collections::hash_map::RandomState::new(),
+            timed,
             duplicates: false,
             batched_at: String::new(),
             overwritten: false,
@@ -400,18 +410,19 @@ impl Stream {
             }
         }
         if !self.keys.is_empty() {
-            let mut key = Vec::new();
+            use std::hash::{BuildHasher, Hasher};
+            let mut hasher = self.hash_keys.build_hasher();
             for &k in &self.keys {
-                key.extend_from_slice(slot(k).unwrap_or("").as_bytes());
-                key.push(0);
+                hasher.write(slot(k).unwrap_or("").as_bytes());
+                hasher.write_u8(0);
             }
-            if !self.seen.insert(key.into_boxed_slice()) && !self.duplicates {
+            if !self.seen.insert(hasher.finish()) && !self.duplicates {
                 self.duplicates = true;
                 self.repeat_at = Some((self.buf.len(), self.unsent_rows));
             }
         }
         let started = clock.started_millis;
-        let (millis, now) = clock.tick();
+        let (millis, now) = if self.timed { clock.tick() } else { (0, "") };
         if self.rows == 0 {
             self.batched_at = now.to_string();
         }
