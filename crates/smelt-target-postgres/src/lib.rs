@@ -6,9 +6,9 @@
 //!   ([`stream`], [`encode`]); the column types are MeltanoLabs' ([`types`]).
 //! - A loading thread owns the connection ([`load`]); the batch of the stream being read is
 //!   handed over in 1 MiB pieces as it grows, so PostgreSQL stores while the target parses.
-//! - A batch is committed when a stream reaches `batch_size_rows` (or 64 MiB), before a
-//!   stream's schema changes, before ACTIVATE_VERSION and at the end: all streams' rows in one
-//!   transaction, creating schema, table and new columns inside it ([`table`]).
+//! - A batch is committed when a stream reaches `batch_size_rows` (or the batch 64 MiB),
+//!   before a stream's schema changes, before ACTIVATE_VERSION and at the end: all streams'
+//!   rows in one transaction, creating schema, table and new columns inside it ([`table`]).
 //! - A STATE is written only once everything received before it is committed, so a target
 //!   killed mid-load leaves the table and the state consistent: the next run resumes from a
 //!   state whose rows are all stored, and keyed streams merge repeated rows away.
@@ -138,6 +138,10 @@ struct Target {
     /// The stream whose batch is streamed to the loader as it grows (one at a time; the
     /// others are held until the drain).
     active: Option<usize>,
+    /// COPY data of the open batch, all streams, sent or not: bounded by
+    /// [`settings::BATCH_BYTES`] (held streams are in memory here, and the loader keeps what
+    /// it sent straight into a table until the batch ends, in case a key conflicts).
+    batch_bytes: usize,
     clock: Clock,
     /// The latest STATE not yet written (its rows are not all committed).
     state: Option<String>,
@@ -158,6 +162,7 @@ impl Target {
             current_schema,
             streams: Vec::new(),
             active: None,
+            batch_bytes: 0,
             clock: Clock::start(),
             state: None,
         })
@@ -272,6 +277,7 @@ impl Target {
             }
         }
         self.active = None;
+        self.batch_bytes = 0;
         if let Some(state) = self.state.take() {
             out.write_all(state.as_bytes())
                 .and_then(|()| out.write_all(b"\n"))
@@ -311,6 +317,7 @@ impl Target {
                     sanitize: self.settings.sanitize_nul,
                 };
                 let stream = &mut self.streams[i];
+                let before = stream.buf.len();
                 stream.add(
                     record,
                     message.time_extracted.as_deref(),
@@ -320,8 +327,9 @@ impl Target {
                     nul,
                     self.settings.validate_records,
                 )?;
+                self.batch_bytes += stream.buf.len() - before;
                 if stream.rows >= self.settings.batch_rows
-                    || stream.buf.len() >= settings::BATCH_BYTES
+                    || self.batch_bytes >= settings::BATCH_BYTES
                 {
                     self.drain(out)?;
                 } else if stream.buf.len() >= load::CHUNK && self.active.is_none_or(|a| a == i) {

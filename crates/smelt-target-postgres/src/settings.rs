@@ -7,8 +7,8 @@ use smelt_plugin_sdk::settings::bool_setting;
 
 /// Rows per stream after which a batch is loaded (`batch_size_rows`'s default).
 pub const BATCH_ROWS: u64 = 100_000;
-/// Bytes of COPY data per stream after which a batch is loaded whatever its row count, so
-/// memory stays bounded with wide rows.
+/// Bytes of COPY data in a batch (all streams) after which it is loaded whatever its row
+/// count, so memory stays bounded with wide rows and interleaved streams.
 pub const BATCH_BYTES: usize = 64 * 1024 * 1024;
 
 /// `load_method`.
