@@ -23,8 +23,9 @@ use smelt_pg::{quote_ident, PgCalls, PgClient, PgError, PgTx};
 
 use crate::table::{self, qualified, TableSpec};
 
-/// Pieces of COPY data in flight between the threads (each at most about [`CHUNK`] bytes), so
-/// memory stays bounded when PostgreSQL is slower than parsing.
+/// Pieces of COPY data in flight between the threads (about [`CHUNK`] bytes each for the
+/// stream being read; a held stream's batch goes as one piece), so memory stays bounded when
+/// PostgreSQL is slower than parsing.
 const IN_FLIGHT: usize = 4;
 /// The size of a piece of COPY data the reading thread hands over.
 pub const CHUNK: usize = 1 << 20;
@@ -369,13 +370,7 @@ fn stream_batch(
         };
         match command {
             Ok(Command::Data(bytes, rows)) => {
-                let mut offset = 0;
-                while offset < bytes.len() {
-                    let end = (offset + CHUNK).min(bytes.len());
-                    c.send(bytes.slice(offset..end))
-                        .map_err(|e| copy_failure(spec, e, rows_before))?;
-                    offset = end;
-                }
+                send_all(c, &bytes).map_err(|e| copy_failure(spec, e, rows_before))?;
                 if mode == Mode::Optimistic {
                     kept.push((bytes, rows));
                 }
@@ -389,7 +384,7 @@ fn stream_batch(
                 match redo {
                     Some(data) => {
                         for (bytes, _) in data {
-                            c.send(bytes).map_err(|e| copy_failure(spec, e, 0))?;
+                            send_all(&mut c, &bytes).map_err(|e| copy_failure(spec, e, 0))?;
                         }
                     }
                     None => {
@@ -411,7 +406,7 @@ fn stream_batch(
                     make_stage_after(tx, &make_stage, true)?;
                     let mut c = copy_in(tx, &stage_copy).map_err(|e| copy_failure(spec, e, 0))?;
                     for (bytes, _) in data {
-                        c.send(bytes).map_err(|e| copy_failure(spec, e, 0))?;
+                        send_all(&mut c, &bytes).map_err(|e| copy_failure(spec, e, 0))?;
                     }
                     c.finish().map_err(|e| copy_failure(spec, e, 0))?;
                     mode = Mode::Staged;
@@ -498,6 +493,17 @@ fn stream_batch(
     ))
     .map_err(|e| fail("insert new rows into", e))?;
     Ok(true)
+}
+
+/// Send `bytes` in pieces of at most [`CHUNK`], each under the round-trip bound.
+fn send_all(copy: &mut CopyIn<'_>, bytes: &Bytes) -> Result<(), PgError> {
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let end = (offset + CHUNK).min(bytes.len());
+        copy.send(bytes.slice(offset..end))?;
+        offset = end;
+    }
+    Ok(())
 }
 
 /// The end of the direct part (at a repeated key or the end): finish its COPY; on a key
