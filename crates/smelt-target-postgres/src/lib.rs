@@ -73,7 +73,7 @@ pub const SPEC: PluginSpec = PluginSpec {
         setting("activate_version", SettingType::Boolean, Some(DefaultValue::Bool(true)), "Act on ACTIVATE_VERSION messages: rows of older versions are marked deleted (or deleted with hard_delete)."),
         setting("process_activate_version_messages", SettingType::Boolean, Some(DefaultValue::Bool(true)), "The Singer SDK's switch for the same; both must be true."),
         setting("hard_delete", SettingType::Boolean, Some(DefaultValue::Bool(false)), "ACTIVATE_VERSION deletes rows of older versions instead of setting _sdc_deleted_at."),
-        setting("sanitize_null_text_characters", SettingType::Boolean, Some(DefaultValue::Bool(false)), "Replace NUL characters (which PostgreSQL text cannot hold) with U+FFFD instead of failing."),
+        setting("sanitize_null_text_characters", SettingType::Boolean, Some(DefaultValue::Bool(true)), "Replace NUL characters (which PostgreSQL text cannot hold) with U+FFFD; false: fail on them. smelt's default is true (MeltanoLabs: false, and then the load fails), so every Singer stream loads."),
         setting("validate_records", SettingType::Boolean, Some(DefaultValue::Bool(true)), "Refuse records that lack a property the schema lists in `required` (types are checked by PostgreSQL when loading)."),
         setting("batch_size_rows", SettingType::Integer, Some(DefaultValue::Int(100_000)), "Rows per stream after which a batch is loaded and committed (also after 64 MiB of data)."),
         setting("use_copy", SettingType::Boolean, Some(DefaultValue::Bool(false)), "Accepted for compatibility; smelt always loads with COPY."),

@@ -37,7 +37,8 @@ pub struct Settings {
     pub activate_version: bool,
     /// `hard_delete`: ACTIVATE_VERSION deletes older rows instead of setting `_sdc_deleted_at`.
     pub hard_delete: bool,
-    /// `sanitize_null_text_characters`: NUL becomes U+FFFD instead of an error.
+    /// `sanitize_null_text_characters` (default true, unlike MeltanoLabs): NUL becomes U+FFFD
+    /// instead of an error, so the SDK's `encoded_string_data` stream loads as it is.
     pub sanitize_nul: bool,
     /// `validate_records`: refuse records missing a `required` property.
     pub validate_records: bool,
@@ -136,7 +137,7 @@ pub fn settings(config: &Map<String, Value>) -> Result<Settings, String> {
         activate_version: bool_setting(config, "activate_version", true)?
             && bool_setting(config, "process_activate_version_messages", true)?,
         hard_delete: bool_setting(config, "hard_delete", false)?,
-        sanitize_nul: bool_setting(config, "sanitize_null_text_characters", false)?,
+        sanitize_nul: bool_setting(config, "sanitize_null_text_characters", true)?,
         validate_records: bool_setting(config, "validate_records", true)?,
         batch_rows,
     })
@@ -167,7 +168,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.default_target_schema.as_deref(), Some("melty"));
         assert!(s.add_record_metadata && s.activate_version && s.validate_records);
-        assert!(!s.hard_delete && !s.sanitize_nul);
+        assert!(!s.hard_delete && s.sanitize_nul);
         assert_eq!(s.load_method, LoadMethod::Merge);
         assert_eq!(s.batch_rows, BATCH_ROWS);
         let s = read(
