@@ -25,6 +25,8 @@ pub mod messages;
 pub mod registry;
 pub mod settings;
 pub mod spec;
+/// A target's input: Singer lines read, numbered and dispatched by message type.
+pub mod target_input;
 
 pub use args::{AboutFormat, ArgsError, SingerArgs};
 pub use definition::definition;
