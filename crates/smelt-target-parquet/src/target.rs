@@ -6,7 +6,7 @@
 //! then every open file is finished and published first. A STATE that arrives while no rows
 //! are waiting is acknowledged at once.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +14,7 @@ use std::time::Instant;
 use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 use smelt_plugin_sdk::log;
-use smelt_plugin_sdk::messages::{Envelope, MessageType};
+use smelt_plugin_sdk::target_input::{at_line, run_input, Message, TargetHandler};
 
 use crate::config::Settings;
 use crate::destination::Destination;
@@ -36,12 +36,13 @@ struct Target {
     /// Writers replaced by a new SCHEMA, kept for the summary.
     retired: Vec<(String, u64, u64)>,
     held: Option<(String, Instant)>,
-    ignored_types: HashSet<String>,
     states: u64,
 }
 
+/// A data error of `stream` on input line `line` (the `target-parquet: ` prefix is added once,
+/// in [`run`]).
 fn error(stream: &str, line: u64, problem: impl std::fmt::Display) -> String {
-    format!("target-parquet: stream '{stream}' (input line {line}): {problem}")
+    format!("{}: {problem}", at_line(stream, line))
 }
 
 /// Runs the target over `input`, acknowledging states on `out`.
@@ -72,11 +73,11 @@ pub fn run(
         streams: HashMap::new(),
         retired: Vec::new(),
         held: None,
-        ignored_types: HashSet::new(),
         states: 0,
     };
-    target.consume(input, out)?;
-    target.commit(out)?;
+    run_input(input, &mut target, out)
+        .and_then(|_| target.commit(out))
+        .map_err(|e| format!("target-parquet: {e}"))?;
     let mut summary = Summary {
         states: target.states,
         ..Summary::default()
@@ -99,72 +100,20 @@ pub fn run(
     Ok(summary)
 }
 
-impl Target {
-    fn consume(&mut self, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
-        let mut line = Vec::with_capacity(64 * 1024);
-        let mut number = 0u64;
-        loop {
-            line.clear();
-            let read = input
-                .read_until(b'\n', &mut line)
-                .map_err(|e| format!("target-parquet: could not read the input: {e}"))?;
-            if read == 0 {
-                return Ok(());
-            }
-            number += 1;
-            let text = line.trim_ascii();
-            if text.is_empty() {
-                continue;
-            }
-            let message = Envelope::parse(text).map_err(|e| {
-                format!("target-parquet: input line {number} is not a Singer message: {e}")
-            })?;
-            self.handle(&message, number, out)?;
-            if let Some((_, since)) = &self.held {
-                if since.elapsed() >= self.ctx.settings.commit_interval {
-                    self.commit(out)?;
-                }
-            }
-        }
+impl TargetHandler for Target {
+    type Error = String;
+
+    fn name(&self) -> &str {
+        crate::SPEC.name
     }
 
-    fn handle(
+    fn schema(
         &mut self,
-        message: &Envelope<'_>,
+        stream: &str,
+        message: &Message<'_>,
         line: u64,
-        out: &mut dyn Write,
+        _: &mut dyn Write,
     ) -> Result<(), String> {
-        let stream = || {
-            message.stream.as_deref().ok_or_else(|| {
-                format!(
-                    "target-parquet: input line {line}: a {} message needs a `stream`",
-                    message.kind
-                )
-            })
-        };
-        match message.message_type() {
-            MessageType::Record => self.record(stream()?, message, line),
-            MessageType::Schema => self.schema(stream()?, message, line),
-            MessageType::State => self.state(message, line, out),
-            MessageType::ActivateVersion => Ok(()),
-            MessageType::Batch => Err(error(
-                stream()?,
-                line,
-                "BATCH messages are not supported by target-parquet; turn off batch mode in the \
-                 tap (e.g. remove its `batch_config`) so it sends RECORD messages",
-            )),
-            MessageType::Other(kind) => {
-                if self.ignored_types.insert(kind.clone()) {
-                    log::warn(&format!(
-                        "target-parquet: input line {line}: unknown message type '{kind}' ignored"
-                    ));
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn schema(&mut self, stream: &str, message: &Envelope<'_>, line: u64) -> Result<(), String> {
         let raw = message
             .schema
             .ok_or_else(|| error(stream, line, "SCHEMA message has no `schema`"))?;
@@ -222,7 +171,13 @@ impl Target {
         Ok(())
     }
 
-    fn record(&mut self, stream: &str, message: &Envelope<'_>, line: u64) -> Result<(), String> {
+    fn record(
+        &mut self,
+        stream: &str,
+        message: &Message<'_>,
+        line: u64,
+        _: &mut dyn Write,
+    ) -> Result<(), String> {
         let Some(writer) = self.streams.get_mut(stream) else {
             return Err(error(
                 stream,
@@ -251,30 +206,9 @@ impl Target {
         Ok(())
     }
 
-    /// Past `max_open_files`, finishes the least recently used files.
-    fn limit_open_files(&mut self) -> Result<(), String> {
-        loop {
-            let open: usize = self.streams.values().map(StreamWriter::open_files).sum();
-            if open <= self.ctx.settings.max_open_files {
-                return Ok(());
-            }
-            let oldest = self
-                .streams
-                .iter()
-                .filter_map(|(name, w)| w.least_recent().map(|(p, used)| (used, name.clone(), p)))
-                .min();
-            let Some((_, name, partition)) = oldest else {
-                return Ok(());
-            };
-            if let Some(writer) = self.streams.get_mut(&name) {
-                writer.close_partition(&self.ctx, &partition)?;
-            }
-        }
-    }
-
     fn state(
         &mut self,
-        message: &Envelope<'_>,
+        message: &Message<'_>,
         line: u64,
         out: &mut dyn Write,
     ) -> Result<(), String> {
@@ -296,6 +230,39 @@ impl Target {
         Ok(())
     }
 
+    /// A held STATE that has waited `commit_interval_seconds` is acknowledged now.
+    fn after_message(&mut self, out: &mut dyn Write) -> Result<(), String> {
+        match &self.held {
+            Some((_, since)) if since.elapsed() >= self.ctx.settings.commit_interval => {
+                self.commit(out)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Target {
+    /// Past `max_open_files`, finishes the least recently used files.
+    fn limit_open_files(&mut self) -> Result<(), String> {
+        loop {
+            let open: usize = self.streams.values().map(StreamWriter::open_files).sum();
+            if open <= self.ctx.settings.max_open_files {
+                return Ok(());
+            }
+            let oldest = self
+                .streams
+                .iter()
+                .filter_map(|(name, w)| w.least_recent().map(|(p, used)| (used, name.clone(), p)))
+                .min();
+            let Some((_, name, partition)) = oldest else {
+                return Ok(());
+            };
+            if let Some(writer) = self.streams.get_mut(&name) {
+                writer.close_partition(&self.ctx, &partition)?;
+            }
+        }
+    }
+
     /// Finishes and publishes every open file, then acknowledges the held STATE.
     fn commit(&mut self, out: &mut dyn Write) -> Result<(), String> {
         let mut names: Vec<String> = self.streams.keys().cloned().collect();
@@ -304,7 +271,7 @@ impl Target {
             if let Some(writer) = self.streams.get_mut(&name) {
                 writer
                     .close_all(&self.ctx)
-                    .map_err(|e| format!("target-parquet: stream '{name}': {e}"))?;
+                    .map_err(|e| format!("stream '{name}': {e}"))?;
             }
         }
         if let Some((state, _)) = self.held.take() {
@@ -315,7 +282,7 @@ impl Target {
                 out.write_all(state.as_bytes())
                     .and_then(|()| out.write_all(b"\n"))
                     .and_then(|()| out.flush())
-                    .map_err(|e| format!("target-parquet: could not write to stdout: {e}"))?;
+                    .map_err(|e| format!("could not write to stdout: {e}"))?;
                 self.states += 1;
             }
         }

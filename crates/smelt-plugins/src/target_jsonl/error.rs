@@ -6,6 +6,7 @@ use std::io;
 use thiserror::Error;
 
 use smelt_plugin_sdk::json_file::JsonFileError;
+use smelt_plugin_sdk::target_input::InputError;
 
 /// A target-jsonl failure (exit code 1).
 #[derive(Debug, Error)]
@@ -16,14 +17,10 @@ pub(crate) enum TargetError {
     /// The config is present but wrong.
     #[error("target-jsonl: invalid config: {0}")]
     Config(String),
-    /// A line that is not a Singer message at all.
-    #[error("target-jsonl: input line {line} is not a valid Singer message: {problem}")]
-    BadLine {
-        /// 1-based input line.
-        line: u64,
-        /// What is wrong.
-        problem: String,
-    },
+    /// The input is not Singer messages (unreadable, not JSON, a message without `stream`, a
+    /// BATCH).
+    #[error("target-jsonl: {0}")]
+    Message(#[from] InputError),
     /// A problem with a message of a known stream.
     #[error("target-jsonl: stream '{stream}' (input line {line}): {problem}")]
     Stream {
@@ -34,9 +31,6 @@ pub(crate) enum TargetError {
         /// What is wrong and what to do.
         problem: String,
     },
-    /// Reading stdin / `--input` failed.
-    #[error("target-jsonl: could not read input: {0}")]
-    Read(#[source] io::Error),
     /// Writing an output file failed.
     #[error("target-jsonl: could not write '{path}': {source}")]
     Write {

@@ -11,7 +11,7 @@ mod error;
 mod sink;
 mod streams;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
 
 use serde_json::Value;
@@ -23,9 +23,9 @@ use sink::Sinks;
 use smelt_plugin_sdk::args::SingerArgs;
 use smelt_plugin_sdk::json_file::load_config;
 use smelt_plugin_sdk::log;
-use smelt_plugin_sdk::messages::{Envelope, MessageType};
 use smelt_plugin_sdk::registry::{Flags, NativePlugin};
 use smelt_plugin_sdk::spec::{DefaultValue, PluginKind, PluginSpec, SettingSpec, SettingType};
+use smelt_plugin_sdk::target_input::{run_input, Message, TargetHandler};
 use streams::StreamSchema;
 
 /// What target-jsonl is, for `--about` and the project's plugin definitions.
@@ -71,10 +71,10 @@ pub(crate) static PLUGIN: NativePlugin = NativePlugin {
 /// [`run`] as the registry calls it.
 fn run_plugin(
     args: &SingerArgs,
-    mut input: &mut dyn BufRead,
-    mut output: &mut dyn Write,
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
 ) -> Result<(), String> {
-    run(args, &mut input, &mut output)
+    run(args, input, output)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -89,10 +89,10 @@ pub(crate) struct Summary {
 }
 
 /// Runs target-jsonl over `input`, acknowledging states on `out`.
-pub(crate) fn run<R: BufRead, W: Write>(
+pub(crate) fn run(
     args: &SingerArgs,
-    input: R,
-    out: &mut W,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
 ) -> Result<Summary, TargetError> {
     let config = TargetConfig::from_map(&load_config(args)?)?;
     let timestamp = config
@@ -103,9 +103,8 @@ pub(crate) fn run<R: BufRead, W: Write>(
         sinks: Sinks::new(config.destination_path.clone(), timestamp),
         streams: HashMap::new(),
         summary: Summary::default(),
-        ignored_types: HashSet::new(),
     };
-    let result = target.consume(input, out);
+    let result = run_input(input, &mut target, out);
     // Whatever happened, what was accepted reaches the disk.
     let synced = target.sinks.sync_all();
     result?;
@@ -125,81 +124,21 @@ struct Target {
     sinks: Sinks,
     streams: HashMap<String, StreamSchema>,
     summary: Summary,
-    ignored_types: HashSet<String>,
 }
 
-impl Target {
-    fn consume<R: BufRead, W: Write>(
-        &mut self,
-        mut input: R,
-        out: &mut W,
-    ) -> Result<(), TargetError> {
-        let mut line = Vec::with_capacity(64 * 1024);
-        let mut number = 0u64;
-        loop {
-            line.clear();
-            if input
-                .read_until(b'\n', &mut line)
-                .map_err(TargetError::Read)?
-                == 0
-            {
-                return Ok(());
-            }
-            number += 1;
-            let text = trim_line(&line);
-            if text.is_empty() {
-                continue;
-            }
-            let envelope = Envelope::parse(text).map_err(|e| TargetError::BadLine {
-                line: number,
-                problem: e.to_string(),
-            })?;
-            self.handle(&envelope, number, out)?;
-        }
-    }
+impl TargetHandler for Target {
+    type Error = TargetError;
 
-    fn handle<W: Write>(
-        &mut self,
-        message: &Envelope<'_>,
-        line: u64,
-        out: &mut W,
-    ) -> Result<(), TargetError> {
-        let stream = || {
-            message
-                .stream
-                .as_deref()
-                .ok_or_else(|| TargetError::BadLine {
-                    line,
-                    problem: format!("a {} message needs a `stream`", message.kind),
-                })
-        };
-        match message.message_type() {
-            MessageType::Record => self.record(stream()?, message, line),
-            MessageType::Schema => self.schema(stream()?, message, line),
-            MessageType::State => self.state(message, line, out),
-            MessageType::ActivateVersion => Ok(()),
-            MessageType::Batch => Err(TargetError::stream(
-                stream()?,
-                line,
-                "BATCH messages are not supported by target-jsonl; turn off batch mode in the \
-                 tap (e.g. remove its `batch_config`) so it sends RECORD messages",
-            )),
-            MessageType::Other(kind) => {
-                if self.ignored_types.insert(kind.clone()) {
-                    log::warn(&format!(
-                        "target-jsonl: input line {line}: unknown message type '{kind}' ignored"
-                    ));
-                }
-                Ok(())
-            }
-        }
+    fn name(&self) -> &str {
+        SPEC.name
     }
 
     fn schema(
         &mut self,
         stream: &str,
-        message: &Envelope<'_>,
+        message: &Message<'_>,
         line: u64,
+        _: &mut dyn Write,
     ) -> Result<(), TargetError> {
         let raw = message
             .schema
@@ -230,8 +169,9 @@ impl Target {
     fn record(
         &mut self,
         stream: &str,
-        message: &Envelope<'_>,
+        message: &Message<'_>,
         line: u64,
+        _: &mut dyn Write,
     ) -> Result<(), TargetError> {
         let Some(schema) = self.streams.get_mut(stream) else {
             return Err(TargetError::stream(
@@ -276,11 +216,11 @@ impl Target {
         Ok(())
     }
 
-    fn state<W: Write>(
+    fn state(
         &mut self,
-        message: &Envelope<'_>,
+        message: &Message<'_>,
         line: u64,
-        out: &mut W,
+        out: &mut dyn Write,
     ) -> Result<(), TargetError> {
         let Some(raw) = message.value else {
             log::warn(&format!(
@@ -299,19 +239,6 @@ impl Target {
         self.summary.states += 1;
         Ok(())
     }
-}
-
-/// The line without its line ending and surrounding whitespace.
-fn trim_line(line: &[u8]) -> &[u8] {
-    let start = line
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(line.len());
-    let end = line
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &line[start..end]
 }
 
 fn is_empty_object(raw: &str) -> bool {

@@ -94,7 +94,7 @@ fn run_input(input: &[u8], extra_config: Value) -> Run {
         ..SingerArgs::default()
     };
     let mut stdout = Vec::new();
-    let result = run(&args, input, &mut stdout);
+    let result = run(&args, &mut &input[..], &mut stdout);
     Run {
         dir,
         result,
@@ -274,7 +274,7 @@ fn states_are_acknowledged_in_order_only_after_their_records_are_flushed() {
         config: vec![config_path],
         ..SingerArgs::default()
     };
-    let summary = run(&args, input.as_bytes(), &mut probe).unwrap();
+    let summary = run(&args, &mut input.as_bytes(), &mut probe).unwrap();
     assert_eq!(summary.states, 3);
     assert_eq!(
         probe.seen,
@@ -316,7 +316,7 @@ fn malformed_lines_are_reported_with_their_number() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("input line 3 is not a valid Singer message"),
+        err.contains("input line 3 is not a Singer message"),
         "{err}"
     );
     let err = run_input(b"{\"type\":\"RECORD\",\"record\":{}}\n", json!({}))
@@ -380,6 +380,6 @@ fn records_append_across_runs() {
         config: vec![config_path],
         ..SingerArgs::default()
     };
-    run(&args, input.as_bytes(), &mut Vec::new()).unwrap();
+    run(&args, &mut input.as_bytes(), &mut Vec::new()).unwrap();
     assert_eq!(first.file_lines("s.jsonl").len(), 2);
 }
