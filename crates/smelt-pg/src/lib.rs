@@ -6,9 +6,14 @@
 //! - [`BinaryRows`]: rows of a binary `COPY … TO STDOUT`, read in bounded memory.
 //! - [`parse_uri`], [`location`], [`is_transient`], [`describe`]: connecting with a URI or
 //!   libpq-style parameters and saying what failed.
+//! - `connection` (feature `settings`): the native plugins' connection settings.
 
 mod binary;
 mod client;
+/// The native PostgreSQL plugins' connection settings (`host` … `sqlalchemy_url`, timeouts),
+/// read one way for the tap and the target (feature `settings`).
+#[cfg(feature = "settings")]
+pub mod connection;
 /// Loading: `COPY … FROM STDIN` (used by the native target-postgres).
 pub mod copy_in;
 /// Logical replication: slots, publications and pgoutput decoding (used by tap-postgres LOG_BASED).

@@ -618,7 +618,7 @@ pub fn sync<W: Write + ?Sized>(
 ) -> Result<(), String> {
     let slot = settings.log_based.slot.as_str();
     let publication = settings.log_based.publication.as_str();
-    check_server(client, plans, &settings.location)?;
+    check_server(client, plans, &settings.connection.location)?;
     ensure_publication(client, publication, plans)?;
     let mut confirmed = ensure_slot(client, slot, publication)?;
 

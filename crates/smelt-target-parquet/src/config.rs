@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use parquet::basic::{Compression, GzipLevel};
 use serde_json::{Map, Value};
-use smelt_plugin_sdk::json_type_name;
+use smelt_plugin_sdk::settings::{
+    string_list_setting, string_setting, timeout_setting, u64_setting_in,
+};
 use smelt_state_objstore::{ObjectStoreSettings, SettingNames};
 
 use crate::columns::ColumnType;
@@ -81,74 +83,22 @@ pub struct Settings {
     pub store: ObjectStoreSettings,
 }
 
-fn string(config: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!(
-            "`{key}` must be a string, found {}",
-            json_type_name(other)
-        )),
-    }
-}
-
-/// A whole number setting at least `min`.
-fn integer(config: &Map<String, Value>, key: &str, default: i64, min: i64) -> Result<i64, String> {
-    let value = match config.get(key) {
-        None | Some(Value::Null) => default,
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .ok_or_else(|| format!("`{key}` must be a whole number, found {n}"))?,
-        Some(Value::String(s)) if s.trim().is_empty() => default,
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{key}` must be a whole number, found \"{s}\""))?,
-        Some(other) => {
-            return Err(format!(
-                "`{key}` must be a whole number, found {}",
-                json_type_name(other)
-            ))
-        }
-    };
-    if value < min {
-        return Err(format!("`{key}` must be at least {min}, found {value}"));
-    }
-    Ok(value)
+/// A whole-number setting at least `min`; the defaults are `i64` for the plugin's spec.
+fn count(config: &Map<String, Value>, key: &str, default: i64, min: u64) -> Result<u64, String> {
+    u64_setting_in(config, key, default.unsigned_abs(), min..=u64::MAX)
 }
 
 fn megabytes(config: &Map<String, Value>, key: &str, default: i64) -> Result<usize, String> {
-    let mb = integer(config, key, default, 1)?;
+    let mb = count(config, key, default, 1)?;
     usize::try_from(mb)
         .ok()
         .and_then(|mb| mb.checked_mul(1024 * 1024))
         .ok_or_else(|| format!("`{key}` is too large: {mb}"))
 }
 
-/// A list given as a JSON array of strings or as Automattic's comma-separated string.
-fn name_list(config: &Map<String, Value>, key: &str) -> Result<Vec<String>, String> {
-    let names: Vec<String> = match config.get(key) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => s.split(',').map(|n| n.trim().to_string()).collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_str().map(|s| s.trim().to_string()))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| format!("`{key}` must be a list of column names"))?,
-        Some(other) => {
-            return Err(format!(
-                "`{key}` must be a comma-separated string or a list of column names, found {}",
-                json_type_name(other)
-            ))
-        }
-    };
-    Ok(names.into_iter().filter(|n| !n.is_empty()).collect())
-}
-
 /// `k=v,k2=v2` pairs (Automattic's `extra_fields` / `extra_fields_types` format).
 fn pairs(config: &Map<String, Value>, key: &str) -> Result<Vec<(String, String)>, String> {
-    let Some(text) = string(config, key)? else {
+    let Some(text) = string_setting(config, key)? else {
         return Ok(Vec::new());
     };
     text.split(',')
@@ -165,7 +115,8 @@ fn pairs(config: &Map<String, Value>, key: &str) -> Result<Vec<(String, String)>
 }
 
 fn compression(config: &Map<String, Value>) -> Result<(Compression, &'static str), String> {
-    let name = string(config, "compression_method")?.unwrap_or_else(|| "snappy".to_string());
+    let name =
+        string_setting(config, "compression_method")?.unwrap_or_else(|| "snappy".to_string());
     match name.to_ascii_lowercase().as_str() {
         "snappy" => Ok((Compression::SNAPPY, "snappy")),
         "gzip" => Ok((Compression::GZIP(GzipLevel::default()), "gz")),
@@ -247,15 +198,18 @@ fn extra_fields(config: &Map<String, Value>) -> Result<Vec<ExtraField>, String> 
 }
 
 fn store_settings(config: &Map<String, Value>) -> Result<ObjectStoreSettings, String> {
-    let timeout = integer(config, "object_store_timeout_seconds", 60, 0)?;
     Ok(ObjectStoreSettings {
-        timeout: (timeout > 0).then(|| Duration::from_secs(timeout.unsigned_abs())),
-        s3_access_key_id: string(config, "aws_access_key_id")?,
-        s3_secret_access_key: string(config, "aws_secret_access_key")?,
-        s3_endpoint_url: string(config, "aws_endpoint_url")?,
-        s3_region: string(config, "aws_region")?,
-        gcs_application_credentials: string(config, "google_application_credentials")?,
-        azure_connection_string: string(config, "azure_connection_string")?,
+        timeout: timeout_setting(
+            config,
+            "object_store_timeout_seconds",
+            Duration::from_secs(60),
+        )?,
+        s3_access_key_id: string_setting(config, "aws_access_key_id")?,
+        s3_secret_access_key: string_setting(config, "aws_secret_access_key")?,
+        s3_endpoint_url: string_setting(config, "aws_endpoint_url")?,
+        s3_region: string_setting(config, "aws_region")?,
+        gcs_application_credentials: string_setting(config, "google_application_credentials")?,
+        azure_connection_string: string_setting(config, "azure_connection_string")?,
         ..ObjectStoreSettings::default()
     })
 }
@@ -264,25 +218,37 @@ impl Settings {
     /// Reads the settings from the merged config, applying defaults. Errors name the setting.
     pub fn from_config(config: &Map<String, Value>) -> Result<Settings, String> {
         let (compression, compression_label) = compression(config)?;
-        let rows = integer(config, "max_batch_size", DEFAULT_BATCH_ROWS, 1)?;
+        let rows = count(config, "max_batch_size", DEFAULT_BATCH_ROWS, 1)?;
         Ok(Settings {
-            destination: string(config, "destination_path")?
+            destination: string_setting(config, "destination_path")?
                 .unwrap_or_else(|| DEFAULT_DESTINATION.to_string()),
             compression,
             compression_label,
             row_group_rows: usize::try_from(rows).unwrap_or(usize::MAX),
             row_group_bytes: megabytes(config, "max_row_group_mb", DEFAULT_ROW_GROUP_MB)?,
             file_bytes: megabytes(config, "max_pyarrow_table_size", DEFAULT_FILE_MB)? as u64,
-            partition_cols: name_list(config, "partition_cols")?,
+            partition_cols: string_list_setting(config, "partition_cols")?,
             extra_fields: extra_fields(config)?,
-            max_flatten_level: integer(config, "max_flatten_level", DEFAULT_FLATTEN_LEVEL, 0)?
-                .unsigned_abs() as usize,
-            commit_interval: Duration::from_secs(
-                integer(config, "commit_interval_seconds", DEFAULT_COMMIT_SECONDS, 0)?
-                    .unsigned_abs(),
-            ),
-            max_open_files: integer(config, "max_open_files", DEFAULT_OPEN_FILES, 1)?.unsigned_abs()
-                as usize,
+            max_flatten_level: usize::try_from(count(
+                config,
+                "max_flatten_level",
+                DEFAULT_FLATTEN_LEVEL,
+                0,
+            )?)
+            .unwrap_or(usize::MAX),
+            commit_interval: Duration::from_secs(count(
+                config,
+                "commit_interval_seconds",
+                DEFAULT_COMMIT_SECONDS,
+                0,
+            )?),
+            max_open_files: usize::try_from(count(
+                config,
+                "max_open_files",
+                DEFAULT_OPEN_FILES,
+                1,
+            )?)
+            .unwrap_or(usize::MAX),
             store: store_settings(config)?,
         })
     }
@@ -327,8 +293,11 @@ mod tests {
         assert_eq!(s.extra_fields[0].value, json!("crm"));
         assert_eq!(s.extra_fields[1].value, json!(3));
         assert_eq!(s.extra_fields[1].kind, ColumnType::Int64);
-        let s = parse(json!({"partition_cols": ["x"]})).unwrap();
+        let s = parse(json!({"partition_cols": ["x"], "object_store_timeout_seconds": 0})).unwrap();
         assert_eq!(s.partition_cols, ["x"]);
+        assert_eq!(s.store.timeout, None);
+        let s = parse(json!({"partition_cols": "[\"y\", \"z\"]"})).unwrap();
+        assert_eq!(s.partition_cols, ["y", "z"]);
     }
 
     #[test]
@@ -344,8 +313,8 @@ mod tests {
                 "`max_batch_size` must be a whole number",
             ),
             (
-                json!({"destination_path": 3}),
-                "`destination_path` must be a string",
+                json!({"destination_path": true}),
+                "`destination_path` must be a string, found a boolean",
             ),
             (json!({"extra_fields": "a=1"}), "must name the same columns"),
             (
@@ -357,6 +326,18 @@ mod tests {
                 "name=value",
             ),
             (json!({"partition_cols": 3}), "`partition_cols`"),
+            (
+                json!({"partition_cols": ["a", {}]}),
+                "`partition_cols` must be a list of names or a comma-separated string, found an array holding an object",
+            ),
+            (
+                json!({"max_open_files": -1}),
+                "`max_open_files` must be a whole number (0 or more), found -1",
+            ),
+            (
+                json!({"object_store_timeout_seconds": "1m"}),
+                "`object_store_timeout_seconds` must be a whole number (0 or more), found \"1m\"",
+            ),
         ];
         for (config, expected) in cases {
             let err = parse(config.clone()).err().unwrap_or_default();

@@ -1,9 +1,13 @@
 //! The target's settings: MeltanoLabs target-postgres' names and meanings (connection settings
-//! are read as the native tap reads them), plus refusals for what smelt does not do.
+//! are read by `smelt_pg::connection`, as the native tap reads them), plus refusals for what
+//! smelt does not do.
 
 use serde_json::{Map, Value};
+use smelt_pg::connection::Connection;
 use smelt_pg::PgClient;
-use smelt_plugin_sdk::settings::bool_setting;
+use smelt_plugin_sdk::settings::{
+    bool_setting, choice_setting, object_setting, string_setting, u64_setting,
+};
 
 /// Rows per stream after which a batch is loaded (`batch_size_rows`'s default).
 pub const BATCH_ROWS: u64 = 100_000;
@@ -25,8 +29,8 @@ pub enum LoadMethod {
 /// The settings, read and checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Connection settings and bounds (shared with the native tap).
-    pub connection: smelt_tap_postgres::config::Settings,
+    /// Connection settings and bounds (read as the native tap reads them).
+    pub connection: Connection,
     /// `default_target_schema`: the schema of every table (`None`: from the stream name).
     pub default_target_schema: Option<String>,
     /// `load_method`.
@@ -46,20 +50,6 @@ pub struct Settings {
     pub batch_rows: u64,
 }
 
-fn whole_number(config: &Map<String, Value>, key: &str) -> Result<Option<u64>, String> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("`{key}` must be a whole number, found \"{s}\"")),
-        Some(other) => Err(format!("`{key}` must be a whole number, found {other}")),
-    }
-}
-
 /// Settings whose feature smelt does not have: refused when turned on, with what to do.
 const REFUSED_WHEN_TRUE: &[(&str, &str)] = &[
     ("ssl_enable", "TLS connections are not supported by smelt's PostgreSQL client yet; connect over a trusted network or use the MeltanoLabs variant"),
@@ -75,18 +65,12 @@ pub fn settings(config: &Map<String, Value>) -> Result<Settings, String> {
             return Err(format!("`{key}` is true, but {why}"));
         }
     }
-    if let Some(tunnel) = config.get("ssh_tunnel").filter(|v| !v.is_null()) {
-        let enabled = match tunnel {
-            Value::Object(t) => bool_setting(t, "enable", false)?,
-            other => return Err(format!("`ssh_tunnel` must be an object, found {other}")),
-        };
-        if enabled {
-            return Err(
-                "`ssh_tunnel.enable` is true, but SSH tunnels are not supported by smelt's \
-                 target-postgres; open the tunnel outside (ssh -L) and point `host`/`port` at it"
-                    .to_string(),
-            );
-        }
+    if bool_setting(&object_setting(config, "ssh_tunnel")?, "enable", false)? {
+        return Err(
+            "`ssh_tunnel.enable` is true, but SSH tunnels are not supported by smelt's \
+             target-postgres; open the tunnel outside (ssh -L) and point `host`/`port` at it"
+                .to_string(),
+        );
     }
     match config.get("stream_maps") {
         None | Some(Value::Null) => {}
@@ -99,33 +83,21 @@ pub fn settings(config: &Map<String, Value>) -> Result<Settings, String> {
             )
         }
     }
-    let load_method = match config.get("load_method") {
-        None | Some(Value::Null) => LoadMethod::Merge,
-        Some(Value::String(s)) => match s.as_str() {
-            "append-only" | "upsert" | "" => LoadMethod::Merge,
-            "overwrite" => LoadMethod::Overwrite,
-            other => {
-                return Err(format!(
-                    "`load_method` must be append-only, upsert or overwrite, found {other:?}"
-                ))
-            }
-        },
-        Some(other) => return Err(format!("`load_method` must be a string, found {other}")),
+    let load_method = match choice_setting(
+        config,
+        "load_method",
+        &["append-only", "upsert", "overwrite"],
+    )? {
+        Some("overwrite") => LoadMethod::Overwrite,
+        _ => LoadMethod::Merge,
     };
+    // Absent: MeltanoLabs' default; null or blank: from the stream name.
     let default_target_schema = match config.get("default_target_schema") {
         None => Some("melty".to_string()),
-        Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => {
-            return Err(format!(
-                "`default_target_schema` must be a string, found {other}"
-            ))
-        }
+        Some(_) => string_setting(config, "default_target_schema")?,
     };
-    let mut connection = smelt_tap_postgres::config::settings(config)?;
-    connection.config.application_name("smelt target-postgres");
-    let batch_rows = match whole_number(config, "batch_size_rows")? {
+    let connection = Connection::from_settings(config, "smelt target-postgres")?;
+    let batch_rows = match u64_setting(config, "batch_size_rows")? {
         None | Some(0) => BATCH_ROWS,
         Some(n) => n,
     };
@@ -171,6 +143,11 @@ mod tests {
         assert!(!s.hard_delete && s.sanitize_nul);
         assert_eq!(s.load_method, LoadMethod::Merge);
         assert_eq!(s.batch_rows, BATCH_ROWS);
+        assert_eq!(s.connection.location, "postgresql://u@h:5432/d");
+        assert_eq!(
+            s.connection.config.get_application_name(),
+            Some("smelt target-postgres")
+        );
         let s = read(
             json!({"host": "h", "default_target_schema": null, "load_method": "overwrite",
                             "batch_size_rows": "50", "use_copy": true}),
@@ -202,6 +179,19 @@ mod tests {
                 "batch_size_rows",
             ),
             (json!({"host": "h", "hard_delete": "maybe"}), "hard_delete"),
+            (
+                json!({"host": "h", "ssh_tunnel": "on"}),
+                "`ssh_tunnel` must be an object, found a string",
+            ),
+            (
+                json!({"host": "h", "default_target_schema": ["s"]}),
+                "`default_target_schema` must be a string, found an array",
+            ),
+            (
+                json!({"host": "h", "port": 99999}),
+                "`port` must be from 1 to 65535, found 99999",
+            ),
+            (json!({"database": "d"}), "set `host`"),
         ] {
             match read(bad) {
                 Err(e) => assert!(e.contains(needle), "{e}"),
