@@ -10,7 +10,9 @@
 //! - [`registry`]: the registry entry ([`NativePlugin`]) and [`run_native`], which handles
 //!   `--help`, `--about`, flag checks, input/output, errors and exit codes for every plugin.
 //! - [`json_file`]: reading config, catalog and state files ([`load_config`]).
-//! - [`settings`]: typed values out of that config ([`settings::bool_setting`]).
+//! - [`settings`]: typed values out of that config ([`settings::bool_setting`],
+//!   [`settings::string_setting`], [`settings::u64_setting`], …), errors naming the key.
+//! - [`target_input`]: a target's input loop, shared by every native target.
 //! - [`catalog`]: the `--catalog` a tap is handed and which streams/properties it selects.
 //! - [`messages`], [`json_write`]: Singer messages in and out.
 //! - [`log`]: log lines on stderr.
