@@ -22,13 +22,12 @@ pub mod types;
 
 use std::io::{BufRead, Write};
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use smelt_pg::PgCalls;
 use smelt_plugin_sdk::args::SingerArgs;
 use smelt_plugin_sdk::json_file::load_config;
 use smelt_plugin_sdk::registry::{Flags, NativePlugin};
 use smelt_plugin_sdk::spec::{DefaultValue, PluginKind, PluginSpec, SettingSpec, SettingType};
+use smelt_plugin_sdk::target_input::{run_input, Message, TargetHandler};
 
 use bytes::Bytes;
 
@@ -104,28 +103,6 @@ fn run_plugin(
     Target::new(settings)?.run(input, output)
 }
 
-/// One Singer message as the target reads it (the SDK's envelope lacks `time_extracted` and
-/// `version`, which the `_sdc_*` columns need).
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default)]
-    stream: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    record: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    schema: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    key_properties: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    value: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    time_extracted: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    version: Option<i64>,
-}
-
 /// The running target.
 struct Target {
     settings: Settings,
@@ -169,23 +146,7 @@ impl Target {
     }
 
     fn run(mut self, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<(), String> {
-        let mut line = Vec::new();
-        let mut number = 0u64;
-        loop {
-            line.clear();
-            let n = input
-                .read_until(b'\n', &mut line)
-                .map_err(|e| format!("could not read the input: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            number += 1;
-            let text = line.trim_ascii();
-            if text.is_empty() {
-                continue;
-            }
-            self.message(text, number, out)?;
-        }
+        run_input(input, &mut self, out)?;
         self.drain(out)
     }
 
@@ -290,141 +251,151 @@ impl Target {
     fn find(&self, stream: &str) -> Option<usize> {
         self.streams.iter().position(|s| s.name == stream)
     }
+}
 
-    fn message(&mut self, text: &[u8], line: u64, out: &mut dyn Write) -> Result<(), String> {
-        let message: Message = serde_json::from_slice(text)
-            .map_err(|e| format!("input line {line} is not a Singer message: {e}"))?;
-        let stream_name = || {
-            message.stream.as_deref().ok_or_else(|| {
-                format!(
-                    "input line {line}: the {} message has no `stream`",
-                    message.kind
-                )
-            })
+impl TargetHandler for Target {
+    type Error = String;
+
+    fn name(&self) -> &str {
+        SPEC.name
+    }
+
+    /// Adds the row to its stream's batch; a full batch is committed, a large one streamed.
+    fn record(
+        &mut self,
+        name: &str,
+        message: &Message<'_>,
+        line: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), String> {
+        let Some(i) = self.find(name) else {
+            return Err(format!(
+                "input line {line}: a RECORD for stream `{name}` came before its SCHEMA"
+            ));
         };
-        match message.kind.as_ref() {
-            "RECORD" => {
-                let name = stream_name()?;
-                let Some(i) = self.find(name) else {
-                    return Err(format!(
-                        "input line {line}: a RECORD for stream `{name}` came before its SCHEMA"
-                    ));
-                };
-                let Some(record) = message.record else {
-                    return Err(format!("input line {line}: the RECORD has no `record`"));
-                };
-                let nul = NulPolicy {
-                    sanitize: self.settings.sanitize_nul,
-                };
-                let stream = &mut self.streams[i];
-                let before = stream.buf.len();
-                stream.add(
-                    record,
-                    message.time_extracted.as_deref(),
-                    message.version,
-                    line,
-                    &mut self.clock,
-                    nul,
-                    self.settings.validate_records,
-                )?;
-                self.batch_bytes += stream.buf.len() - before;
-                if stream.rows >= self.settings.batch_rows
-                    || self.batch_bytes >= settings::BATCH_BYTES
-                {
-                    self.drain(out)?;
-                } else if stream.buf.len() >= load::CHUNK && self.active.is_none_or(|a| a == i) {
-                    // Stream this batch: PostgreSQL stores it while the next rows are parsed.
-                    self.active = Some(i);
-                    self.send_rows(i).map_err(|f| self.explain(f))?;
-                }
-            }
-            "SCHEMA" => {
-                let name = stream_name()?.to_string();
-                let spec = SchemaSpec::parse(&name, message.schema, message.key_properties)
-                    .map_err(|e| format!("input line {line}: {e}"))?;
-                let existing = self.find(&name);
-                // Taps may repeat an unchanged SCHEMA; only a change needs a drain.
-                let signature = format!(
-                    "{}\n{}",
-                    message.schema.map_or("", |r| r.get()),
-                    message.key_properties.map_or("", |r| r.get())
-                );
-                if existing.is_some_and(|i| self.streams[i].signature == signature) {
-                    return Ok(());
-                }
-                if existing.is_some_and(|i| self.streams[i].rows > 0) {
-                    self.drain(out)?;
-                }
-                let (schema, table) = table::names(
-                    &name,
-                    self.settings.default_target_schema.as_deref(),
-                    &self.current_schema,
-                );
-                let columns =
-                    table::describe(&mut self.client, &schema, &table)?.unwrap_or_default();
-                let mut stream = Stream::new(
-                    &name,
-                    schema,
-                    table,
-                    &spec,
-                    &columns,
-                    self.settings.add_record_metadata,
-                )?;
-                stream.signature = signature;
-                match existing {
-                    Some(i) => {
-                        stream.overwritten = self.streams[i].overwritten;
-                        self.streams[i] = stream;
-                    }
-                    None => self.streams.push(stream),
-                }
-            }
-            "STATE" => {
-                let Some(value) = message.value else {
-                    return Err(format!("input line {line}: the STATE has no `value`"));
-                };
-                self.state = Some(value.get().to_string());
-                if self.streams.iter().all(|s| s.rows == 0) {
-                    self.drain(out)?;
-                }
-            }
-            "ACTIVATE_VERSION" => {
-                let name = stream_name()?.to_string();
-                let Some(version) = message.version else {
-                    return Err(format!(
-                        "input line {line}: the ACTIVATE_VERSION has no numeric `version`"
-                    ));
-                };
-                if !self.settings.activate_version {
-                    smelt_plugin_sdk::log::warn(&format!(
-                        "ACTIVATE_VERSION for stream `{name}` ignored: activate_version is false"
-                    ));
-                    return Ok(());
-                }
-                let Some(i) = self.find(&name) else {
-                    return Err(format!(
-                        "input line {line}: ACTIVATE_VERSION for stream `{name}` came before \
-                         its SCHEMA"
-                    ));
-                };
-                self.drain(out)?;
-                let command = Command::Activate {
-                    spec: self.streams[i].spec(),
-                    version,
-                    hard_delete: self.settings.hard_delete,
-                };
-                self.loader.call(command).map_err(|f| self.explain(f))?;
-            }
-            "BATCH" => {
-                return Err(format!(
-                    "input line {line}: BATCH messages (records in files) are not supported by \
-                     smelt's target-postgres; turn batch mode off in the tap"
-                ))
-            }
-            other => smelt_plugin_sdk::log::warn(&format!(
-                "input line {line}: ignoring a message of unknown type {other:?}"
-            )),
+        let Some(record) = message.record else {
+            return Err(format!("input line {line}: the RECORD has no `record`"));
+        };
+        let nul = NulPolicy {
+            sanitize: self.settings.sanitize_nul,
+        };
+        let stream = &mut self.streams[i];
+        let before = stream.buf.len();
+        stream.add(
+            record,
+            message.time_extracted.as_deref(),
+            message.version,
+            line,
+            &mut self.clock,
+            nul,
+            self.settings.validate_records,
+        )?;
+        self.batch_bytes += stream.buf.len() - before;
+        if stream.rows >= self.settings.batch_rows || self.batch_bytes >= settings::BATCH_BYTES {
+            self.drain(out)?;
+        } else if stream.buf.len() >= load::CHUNK && self.active.is_none_or(|a| a == i) {
+            // Stream this batch: PostgreSQL stores it while the next rows are parsed.
+            self.active = Some(i);
+            self.send_rows(i).map_err(|f| self.explain(f))?;
         }
         Ok(())
+    }
+
+    /// Builds (or rebuilds, after committing its rows) the stream's table description.
+    fn schema(
+        &mut self,
+        name: &str,
+        message: &Message<'_>,
+        line: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), String> {
+        let spec = SchemaSpec::parse(name, message.schema, message.key_properties)
+            .map_err(|e| format!("input line {line}: {e}"))?;
+        let existing = self.find(name);
+        // Taps may repeat an unchanged SCHEMA; only a change needs a drain.
+        let signature = format!(
+            "{}\n{}",
+            message.schema.map_or("", |r| r.get()),
+            message.key_properties.map_or("", |r| r.get())
+        );
+        if existing.is_some_and(|i| self.streams[i].signature == signature) {
+            return Ok(());
+        }
+        if existing.is_some_and(|i| self.streams[i].rows > 0) {
+            self.drain(out)?;
+        }
+        let (schema, table) = table::names(
+            name,
+            self.settings.default_target_schema.as_deref(),
+            &self.current_schema,
+        );
+        let columns = table::describe(&mut self.client, &schema, &table)?.unwrap_or_default();
+        let mut stream = Stream::new(
+            name,
+            schema,
+            table,
+            &spec,
+            &columns,
+            self.settings.add_record_metadata,
+        )?;
+        stream.signature = signature;
+        match existing {
+            Some(i) => {
+                stream.overwritten = self.streams[i].overwritten;
+                self.streams[i] = stream;
+            }
+            None => self.streams.push(stream),
+        }
+        Ok(())
+    }
+
+    /// Holds the STATE until the rows before it are committed (at once when there are none).
+    fn state(
+        &mut self,
+        message: &Message<'_>,
+        line: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), String> {
+        let Some(value) = message.value else {
+            return Err(format!("input line {line}: the STATE has no `value`"));
+        };
+        self.state = Some(value.get().to_string());
+        if self.streams.iter().all(|s| s.rows == 0) {
+            self.drain(out)?;
+        }
+        Ok(())
+    }
+
+    /// Commits what is pending, then retires the rows of older versions.
+    fn activate_version(
+        &mut self,
+        name: &str,
+        message: &Message<'_>,
+        line: u64,
+        out: &mut dyn Write,
+    ) -> Result<(), String> {
+        let Some(version) = message.version else {
+            return Err(format!(
+                "input line {line}: the ACTIVATE_VERSION has no numeric `version`"
+            ));
+        };
+        if !self.settings.activate_version {
+            smelt_plugin_sdk::log::warn(&format!(
+                "ACTIVATE_VERSION for stream `{name}` ignored: activate_version is false"
+            ));
+            return Ok(());
+        }
+        let Some(i) = self.find(name) else {
+            return Err(format!(
+                "input line {line}: ACTIVATE_VERSION for stream `{name}` came before its SCHEMA"
+            ));
+        };
+        self.drain(out)?;
+        let command = Command::Activate {
+            spec: self.streams[i].spec(),
+            version,
+            hard_delete: self.settings.hard_delete,
+        };
+        self.loader.call(command).map_err(|f| self.explain(f))
     }
 }
