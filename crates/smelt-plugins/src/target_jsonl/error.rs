@@ -6,7 +6,7 @@ use std::io;
 use thiserror::Error;
 
 use smelt_plugin_sdk::json_file::JsonFileError;
-use smelt_plugin_sdk::target_input::InputError;
+use smelt_plugin_sdk::target_input::{at_line, InputError};
 
 /// A target-jsonl failure (exit code 1).
 #[derive(Debug, Error)]
@@ -22,7 +22,7 @@ pub(crate) enum TargetError {
     #[error("target-jsonl: {0}")]
     Message(#[from] InputError),
     /// A problem with a message of a known stream.
-    #[error("target-jsonl: stream '{stream}' (input line {line}): {problem}")]
+    #[error("target-jsonl: {}: {problem}", at_line(stream, *line))]
     Stream {
         /// The stream named by the message.
         stream: String,
