@@ -34,7 +34,7 @@ use smelt_plugin_sdk::log;
 
 use crate::config::Settings;
 use crate::sync::{emit_state, read_rows, set_bookmark, write_schema, Plan, RecordWriter};
-use crate::types::{fix_value, select_expr, Fixed};
+use crate::types::{render_value, select_expr, Fixed};
 
 /// The replication key of LOG_BASED streams: the change's WAL position.
 pub const LSN_COLUMN: &str = "_sdc_lsn";
@@ -566,6 +566,8 @@ impl<'p> Emitter<'p> {
             }
             rendered.push(values);
         }
+        let options = self.settings.options;
+        let mut scratch = Vec::new();
         for change in self.changes.drain(..) {
             let plan = self.plans[change.stream];
             let writer = &mut self.renderers[change.stream].writer;
@@ -578,14 +580,22 @@ impl<'p> Emitter<'p> {
                 }
                 let value = match &values[i] {
                     None => Fixed::Null,
-                    Some(text) => fix_value(&column.kind, text.as_bytes()),
+                    Some(text) => {
+                        render_value(&column.kind, options, text.as_bytes(), &mut scratch).map_err(
+                            |e| {
+                                format!(
+                                    "stream '{}': column '{}' of a changed row: {e}",
+                                    plan.stream, column.name
+                                )
+                            },
+                        )?
+                    }
                 };
                 writer.field(
                     i,
                     match &value {
                         Fixed::Null => b"null",
                         Fixed::Bytes(b) => b,
-                        Fixed::Owned(b) => b,
                     },
                 );
             }

@@ -13,7 +13,7 @@ use smelt_plugin_sdk::messages::{SchemaMessage, StateMessage};
 
 use crate::config::Settings;
 use crate::discover::{stream_schema, Column, Table};
-use crate::types::{fix_value, select_expr, Fixed};
+use crate::types::{render_value, select_expr, Fixed};
 
 /// Records between two STATE messages (the Singer SDK's `STATE_MSG_FREQUENCY`).
 pub const STATE_EVERY: u64 = 10_000;
@@ -248,7 +248,12 @@ pub fn copy_sql(plan: &Plan, start: Option<&str>, settings: &Settings) -> Result
                 column.sql_type
             ));
         }
-        order = Some(format!(" ORDER BY {ident} ASC NULLS FIRST"));
+        // Qualified: the select list's `"key"::text` is an output column named like the key,
+        // which a bare name in ORDER BY would mean (sorting the text).
+        order = Some(format!(
+            " ORDER BY {}.{ident} ASC NULLS FIRST",
+            plan.table.sql_name()
+        ));
     }
     for clause in settings.where_clauses(&plan.stream)? {
         clauses.push(format!("({clause})"));
@@ -481,6 +486,7 @@ pub fn read_rows<W: Write + ?Sized>(
     let copy = client.copy_out(&sql).map_err(|e| failed(&e))?;
     let mut rows = BinaryRows::new(copy);
     let mut fields = Vec::new();
+    let mut scratch = Vec::new();
     let mut last_key: Option<Vec<u8>> = None;
     let mut count = 0u64;
     let bookmark_value = |last: &Option<Vec<u8>>, rk: &str| -> Result<Option<Value>, String> {
@@ -513,12 +519,17 @@ pub fn read_rows<W: Write + ?Sized>(
         for (i, (field, column)) in fields.iter().zip(&plan.columns).enumerate() {
             let value = match field {
                 None => Fixed::Null,
-                Some(range) => fix_value(&column.kind, &row[range.clone()]),
+                Some(range) => render_value(
+                    &column.kind,
+                    settings.options,
+                    &row[range.clone()],
+                    &mut scratch,
+                )
+                .map_err(|e| failed(&format!("column '{}': {e}", column.name)))?,
             };
             let bytes: &[u8] = match &value {
                 Fixed::Null => b"null",
                 Fixed::Bytes(b) => b,
-                Fixed::Owned(b) => b,
             };
             writer.field(i, bytes);
             if Some(i) == rk_index && !matches!(value, Fixed::Null) {
@@ -634,9 +645,8 @@ mod tests {
         let sql = copy_sql(&plan, Some("it's"), &settings).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             sql,
-            "COPY (SELECT to_json(\"a\")::text, to_json(to_char(\"u\", \
-             'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'))::text FROM \"s\".\"t\" WHERE \"u\" >= \
-             CAST('it''s' AS timestamp with time zone) AND (a > 1) ORDER BY \"u\" ASC NULLS \
+            "COPY (SELECT \"a\"::text, \"u\"::text FROM \"s\".\"t\" WHERE \"u\" >= \
+             CAST('it''s' AS timestamp with time zone) AND (a > 1) ORDER BY \"s\".\"t\".\"u\" ASC NULLS \
              FIRST LIMIT 5) TO STDOUT (FORMAT binary)"
         );
     }
