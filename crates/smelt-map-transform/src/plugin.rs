@@ -19,14 +19,9 @@ pub static PLUGIN: NativePlugin = NativePlugin {
     run,
 };
 
+/// The mapper's settings have no defaults.
 const fn setting(name: &'static str, kind: SettingType, description: &'static str) -> SettingSpec {
-    SettingSpec {
-        name,
-        kind,
-        default: None,
-        description,
-        items: None,
-    }
+    smelt_plugin_sdk::spec::setting(name, kind, None, description)
 }
 
 /// Name, type and settings: those of the Meltano Hub's `meltano-map-transformer`, so a

@@ -24,6 +24,8 @@ pub mod json_file;
 pub mod json_write;
 pub mod log;
 pub mod messages;
+/// Stream names as file and directory names.
+pub mod names;
 pub mod registry;
 pub mod settings;
 pub mod spec;

@@ -103,6 +103,23 @@ pub struct SettingSpec {
     pub items: Option<fn() -> Value>,
 }
 
+/// A setting without array items: what nearly every native plugin's settings table is made
+/// of, so each `SPEC` reads as one line per setting.
+pub const fn setting(
+    name: &'static str,
+    kind: SettingType,
+    default: Option<DefaultValue>,
+    description: &'static str,
+) -> SettingSpec {
+    SettingSpec {
+        name,
+        kind,
+        default,
+        description,
+        items: None,
+    }
+}
+
 /// The static description of a native plugin.
 #[derive(Debug, Clone, Copy)]
 pub struct PluginSpec {

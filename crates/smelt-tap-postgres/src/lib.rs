@@ -26,22 +26,7 @@ use serde_json::Value;
 use smelt_plugin_sdk::args::SingerArgs;
 use smelt_plugin_sdk::json_file::{load_config, read_json};
 use smelt_plugin_sdk::registry::{Flags, NativePlugin};
-use smelt_plugin_sdk::spec::{DefaultValue, PluginKind, PluginSpec, SettingSpec, SettingType};
-
-const fn setting(
-    name: &'static str,
-    kind: SettingType,
-    default: Option<DefaultValue>,
-    description: &'static str,
-) -> SettingSpec {
-    SettingSpec {
-        name,
-        kind,
-        default,
-        description,
-        items: None,
-    }
-}
+use smelt_plugin_sdk::spec::{setting, DefaultValue, PluginKind, PluginSpec, SettingType};
 
 /// The plugin's description, capabilities and settings.
 pub const SPEC: PluginSpec = PluginSpec {

@@ -28,22 +28,7 @@ use std::io::{BufRead, Write};
 use smelt_plugin_sdk::args::SingerArgs;
 use smelt_plugin_sdk::json_file::load_config;
 use smelt_plugin_sdk::registry::{Flags, NativePlugin};
-use smelt_plugin_sdk::spec::{DefaultValue, PluginKind, PluginSpec, SettingSpec, SettingType};
-
-const fn setting(
-    name: &'static str,
-    kind: SettingType,
-    default: Option<DefaultValue>,
-    description: &'static str,
-) -> SettingSpec {
-    SettingSpec {
-        name,
-        kind,
-        default,
-        description,
-        items: None,
-    }
-}
+use smelt_plugin_sdk::spec::{setting, DefaultValue, PluginKind, PluginSpec, SettingType};
 
 /// The plugin's description, capabilities and settings (`--about`, the project definition).
 pub const SPEC: PluginSpec = PluginSpec {

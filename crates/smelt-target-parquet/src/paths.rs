@@ -6,26 +6,6 @@ use serde_json::Value;
 /// pyarrow's and Hive's directory name for a null partition value.
 pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
-/// A stream name made safe as one directory name in a file system or an object key:
-/// `[A-Za-z0-9_.-]` kept, anything else becomes `_` (`.` and `..` alone become `_`).
-pub fn stream_dir(stream: &str) -> String {
-    let cleaned: String = stream
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
-        "_".to_string()
-    } else {
-        cleaned
-    }
-}
-
 /// Percent-encodes everything but `[A-Za-z0-9_.~-]` (and a leading `.`, so no segment is
 /// hidden or `..`), as pyarrow's `segment_encoding="uri"` does for hive partitions.
 fn encode(text: &str) -> String {
@@ -76,17 +56,6 @@ pub fn run_token() -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn stream_directories() {
-        assert_eq!(
-            stream_dir("test:SpecialChars!in?attributes"),
-            "test_SpecialChars_in_attributes"
-        );
-        assert_eq!(stream_dir("public-users.v2"), "public-users.v2");
-        assert_eq!(stream_dir(".."), "_");
-        assert_eq!(stream_dir(""), "_");
-    }
 
     #[test]
     fn partition_segments() {

@@ -12,8 +12,9 @@ use crate::columns::{ColumnType, Layout};
 use crate::config::Settings;
 use crate::destination::Destination;
 use crate::file::{FinishedFile, OpenFile};
-use crate::paths::{partition_segment, stream_dir};
+use crate::paths::partition_segment;
 use crate::record::{RecordCells, RecordProblem, RecordReader};
+use smelt_plugin_sdk::names::stream_file_name;
 
 /// What every stream shares while writing: settings, destination and file naming.
 pub struct Context {
@@ -118,7 +119,7 @@ impl StreamWriter {
         let schema_type = layout.parquet_schema(&file_cols)?;
         Ok(StreamWriter {
             name: stream.to_string(),
-            dir: stream_dir(stream),
+            dir: stream_file_name(stream),
             layout,
             partition_cols,
             is_partition,

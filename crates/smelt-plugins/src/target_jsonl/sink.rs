@@ -8,28 +8,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use smelt_plugin_sdk::names::stream_file_name;
+
 use super::error::TargetError;
 
 const BUFFER: usize = 256 * 1024;
-
-/// Makes a stream name safe as a file name: `[A-Za-z0-9_.-]` kept, anything else → `_`.
-pub(crate) fn sanitize(stream: &str) -> String {
-    let cleaned: String = stream
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() {
-        "_".to_string()
-    } else {
-        cleaned
-    }
-}
 
 struct SinkFile {
     path: PathBuf,
@@ -58,7 +41,7 @@ impl Sinks {
 
     /// The file a stream's records go to.
     pub(crate) fn path_for(&self, stream: &str) -> PathBuf {
-        let base = sanitize(stream);
+        let base = stream_file_name(stream);
         let name = match &self.timestamp {
             Some(ts) => format!("{base}-{ts}.jsonl"),
             None => format!("{base}.jsonl"),
@@ -139,18 +122,6 @@ fn write_error(path: &Path, source: std::io::Error) -> TargetError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitizes_stream_names() {
-        assert_eq!(
-            sanitize("test:SpecialChars!in?attributes"),
-            "test_SpecialChars_in_attributes"
-        );
-        assert_eq!(sanitize("public-users.v2_x"), "public-users.v2_x");
-        assert_eq!(sanitize("a/b\\c d"), "a_b_c_d");
-        assert_eq!(sanitize("ünï"), "_n_");
-        assert_eq!(sanitize(""), "_");
-    }
 
     #[test]
     fn appends_and_shares_files_of_alike_names() {

@@ -157,7 +157,7 @@ fn conformance_passing_streams_load_records_and_acknowledge_states() {
         for message in input.iter().filter(|m| m["type"] == "RECORD") {
             let stream = message["stream"].as_str().unwrap();
             expected
-                .entry(sink::sanitize(stream))
+                .entry(smelt_plugin_sdk::names::stream_file_name(stream))
                 .or_default()
                 .push(message["record"].clone());
         }
