@@ -100,29 +100,10 @@ impl Cluster {
     }
 
     fn psql(&self, sql: &str) -> String {
-        let out = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
-            .args([
-                "-d",
-                "postgres",
-                "-X",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-tA",
-                "-c",
-                sql,
-            ])
-            .output()
-            .expect("psql");
-        assert!(out.status.success(), "{sql}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        common::psql_at(
+            &format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port),
+            sql,
+        )
     }
 
     fn config(&self, extra: Value) -> Value {

@@ -174,21 +174,7 @@ fn differences_from_source(src: &str, dst: &str) -> Vec<(i64, String)> {
 /// One query in a session whose time zone is UTC (so `timestamptz::timestamp` is the UTC
 /// time the targets store), its output as text.
 fn query_utc(sql: &str) -> String {
-    let url = format!("{}?options=-cTimeZone%3DUTC", common::PG);
-    let out = std::process::Command::new("psql")
-        .args([
-            url.as_str(),
-            "-X",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-tA",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("run psql");
-    assert!(out.status.success(), "{sql}: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    common::psql_at(&format!("{}?options=-cTimeZone%3DUTC", common::PG), sql)
 }
 
 /// When each row of `schema.things` was last written by its target (`_sdc_received_at`).

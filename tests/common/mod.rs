@@ -218,14 +218,26 @@ impl Drop for PgSchema {
 
 /// Runs one SQL statement with psql against [`PG`], failing with how to start the server.
 pub fn psql(sql: &str) -> String {
+    psql_at(PG, sql)
+}
+
+/// Runs one SQL statement with psql against the server at `url` (no `.psqlrc`, stop on the
+/// first error, unaligned tuples only) and returns its output; fails the test naming the
+/// statement and, for [`PG`], how to start the server.
+pub fn psql_at(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
-        .args([PG, "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql])
+        .args([url, "-X", "-v", "ON_ERROR_STOP=1", "-tA", "-c", sql])
         .output()
         .expect("psql is needed for the PostgreSQL tests (install the PostgreSQL client)");
+    let hint = if url == PG {
+        "if PostgreSQL at 127.0.0.1:5432 is down, start it with \
+         `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+    } else {
+        "the server is a test's own"
+    };
     assert!(
         out.status.success(),
-        "PostgreSQL at 127.0.0.1:5432 is not usable; start it with \
-         `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`: {}",
+        "psql {sql:?} failed ({hint}): {}",
         text(&out)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
