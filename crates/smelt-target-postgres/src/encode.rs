@@ -15,6 +15,8 @@ pub enum EncodeError {
     Nul,
     /// A string's JSON escapes are invalid.
     BadString(String),
+    /// The server's type would refuse the value (binary COPY: checked before sending).
+    Invalid(String),
 }
 
 impl std::fmt::Display for EncodeError {
@@ -25,6 +27,7 @@ impl std::fmt::Display for EncodeError {
                  store; set sanitize_null_text_characters to true to replace it with U+FFFD",
             ),
             EncodeError::BadString(e) => write!(f, "the value is not a valid JSON string: {e}"),
+            EncodeError::Invalid(e) => f.write_str(e),
         }
     }
 }
@@ -59,7 +62,7 @@ pub struct NulPolicy {
 
 impl NulPolicy {
     /// A decoded string with NUL handled.
-    fn text<'a>(self, s: Cow<'a, str>) -> Result<Cow<'a, str>, EncodeError> {
+    pub(crate) fn text<'a>(self, s: Cow<'a, str>) -> Result<Cow<'a, str>, EncodeError> {
         if !s.contains('\0') {
             Ok(s)
         } else if self.sanitize {
@@ -70,7 +73,7 @@ impl NulPolicy {
     }
 
     /// JSON text with `\u0000` escapes handled (jsonb refuses them).
-    fn json<'a>(self, text: &'a str) -> Result<Cow<'a, str>, EncodeError> {
+    pub(crate) fn json<'a>(self, text: &'a str) -> Result<Cow<'a, str>, EncodeError> {
         if !text.contains("\\u0000") {
             Ok(Cow::Borrowed(text))
         } else if self.sanitize {
@@ -82,7 +85,7 @@ impl NulPolicy {
 }
 
 /// The decoded content of a JSON string literal.
-fn decode(raw: &str) -> Result<Cow<'_, str>, EncodeError> {
+pub(crate) fn decode(raw: &str) -> Result<Cow<'_, str>, EncodeError> {
     if !raw.contains('\\') {
         return Ok(Cow::Borrowed(&raw[1..raw.len() - 1]));
     }
@@ -123,16 +126,24 @@ pub fn value(
 /// converted to UTC; otherwise as given (PostgreSQL ignores a zero offset, parses the rest or
 /// says why not).
 pub fn timestamp_into(out: &mut Vec<u8>, s: &str) {
+    match converted(s) {
+        Some(t) => naive_into(out, &t),
+        None => escape_into(out, s.as_bytes()),
+    }
+}
+
+/// The UTC time of an ISO 8601 timestamp with a non-zero RFC 3339 offset (the fraction cut to
+/// microseconds when written); `None`: the value goes to PostgreSQL as given.
+pub fn converted(s: &str) -> Option<chrono::NaiveDateTime> {
     let utc = ["Z", "z", "+00:00", "-00:00", "+0000", "+00"]
         .iter()
         .any(|suffix| s.ends_with(suffix));
-    if !utc {
-        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-            naive_into(out, &t.naive_utc());
-            return;
-        }
+    if utc {
+        return None;
     }
-    escape_into(out, s.as_bytes());
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.naive_utc())
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.ffffff]` (microseconds, PostgreSQL's precision), without chrono's

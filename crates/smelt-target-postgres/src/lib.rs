@@ -13,6 +13,7 @@
 //!   killed mid-load leaves the table and the state consistent: the next run resumes from a
 //!   state whose rows are all stored, and keyed streams merge repeated rows away.
 
+pub mod binary;
 pub mod encode;
 pub mod load;
 pub mod settings;

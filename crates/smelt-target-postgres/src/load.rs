@@ -329,8 +329,10 @@ fn stream_batch(
             .is_some();
     let unique = keyed && unique_on_keys(tx, spec).map_err(|e| fail("read the indexes of", e))?;
     let stage = quote_ident(&format!("_smelt_stage_{n}"));
-    let stage_copy = format!("COPY {stage} ({columns}) FROM STDIN");
-    let direct_copy = format!("COPY {target} ({columns}) FROM STDIN");
+    let format = if spec.binary { " (FORMAT binary)" } else { "" };
+    let stage_copy = format!("COPY {stage} ({columns}) FROM STDIN{format}");
+    let direct_copy = format!("COPY {target} ({columns}) FROM STDIN{format}");
+    let binary = spec.binary;
     let make_stage = |tx: &mut PgTx<'_>| -> Result<(), Failure> {
         tx.batch_execute(&format!(
             "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {target} \
@@ -362,7 +364,7 @@ fn stream_batch(
         &direct_copy
     };
     let mut copy: Option<CopyIn<'_>> =
-        Some(copy_in(tx, sql).map_err(|e| copy_failure(spec, e, 0))?);
+        Some(start_copy(tx, sql, binary).map_err(|e| copy_failure(spec, e, 0))?);
     let duplicates = loop {
         let command = inbox.recv();
         let Some(c) = copy.as_mut() else {
@@ -378,9 +380,10 @@ fn stream_batch(
             }
             Ok(Command::Repeat) if mode != Mode::Staged => {
                 let direct = copy.take().unwrap_or_else(|| unreachable!());
-                let redo = finish_direct(spec, direct, &mut kept, rows_before)?;
+                let redo = finish_direct(spec, direct, binary, &mut kept, rows_before)?;
                 make_stage_after(tx, &make_stage, redo.is_some())?;
-                let mut c = copy_in(tx, &stage_copy).map_err(|e| copy_failure(spec, e, 0))?;
+                let mut c =
+                    start_copy(tx, &stage_copy, binary).map_err(|e| copy_failure(spec, e, 0))?;
                 match redo {
                     Some(data) => {
                         for (bytes, _) in data {
@@ -400,15 +403,17 @@ fn stream_batch(
             Ok(Command::End { duplicates }) => {
                 let last = copy.take().unwrap_or_else(|| unreachable!());
                 if mode == Mode::Staged {
-                    last.finish()
-                        .map_err(|e| copy_failure(spec, e, rows_before))?;
-                } else if let Some(data) = finish_direct(spec, last, &mut kept, rows_before)? {
+                    end_copy(last, binary).map_err(|e| copy_failure(spec, e, rows_before))?;
+                } else if let Some(data) =
+                    finish_direct(spec, last, binary, &mut kept, rows_before)?
+                {
                     make_stage_after(tx, &make_stage, true)?;
-                    let mut c = copy_in(tx, &stage_copy).map_err(|e| copy_failure(spec, e, 0))?;
+                    let mut c = start_copy(tx, &stage_copy, binary)
+                        .map_err(|e| copy_failure(spec, e, 0))?;
                     for (bytes, _) in data {
                         send_all(&mut c, &bytes).map_err(|e| copy_failure(spec, e, 0))?;
                     }
-                    c.finish().map_err(|e| copy_failure(spec, e, 0))?;
+                    end_copy(c, binary).map_err(|e| copy_failure(spec, e, 0))?;
                     mode = Mode::Staged;
                 }
                 break duplicates;
@@ -495,6 +500,23 @@ fn stream_batch(
     Ok(true)
 }
 
+/// Start a COPY; in binary format, with its header sent (the rows follow in `Data`).
+fn start_copy<'t>(tx: &'t mut PgTx<'_>, sql: &str, binary: bool) -> Result<CopyIn<'t>, PgError> {
+    let mut copy = copy_in(tx, sql)?;
+    if binary {
+        copy.send(Bytes::from_static(crate::binary::HEADER))?;
+    }
+    Ok(copy)
+}
+
+/// End a COPY; in binary format, after sending its trailer.
+fn end_copy(mut copy: CopyIn<'_>, binary: bool) -> Result<u64, PgError> {
+    if binary {
+        copy.send(Bytes::from_static(crate::binary::TRAILER))?;
+    }
+    copy.finish()
+}
+
 /// Send `bytes` in pieces of at most [`CHUNK`], each under the round-trip bound.
 fn send_all(copy: &mut CopyIn<'_>, bytes: &Bytes) -> Result<(), PgError> {
     let mut offset = 0;
@@ -511,10 +533,11 @@ fn send_all(copy: &mut CopyIn<'_>, bytes: &Bytes) -> Result<(), PgError> {
 fn finish_direct(
     spec: &TableSpec,
     copy: CopyIn<'_>,
+    binary: bool,
     kept: &mut Vec<(Bytes, u64)>,
     rows_before: u64,
 ) -> Result<Option<Vec<(Bytes, u64)>>, Failure> {
-    match copy.finish() {
+    match end_copy(copy, binary) {
         Ok(_) => {
             kept.clear();
             Ok(None)

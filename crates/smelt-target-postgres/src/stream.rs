@@ -1,8 +1,9 @@
-//! One stream: its table, its columns and the COPY text of the records not yet loaded.
+//! One stream: its table, its columns and the COPY data (text, or binary when every column
+//! has a binary encoder) of the records not yet loaded.
 //!
 //! Each RECORD is parsed once: its properties are matched to columns by name (the previous
 //! record's order is tried first) and their JSON text is written straight into the batch
-//! buffer in COPY text format.
+//! buffer in that format.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -11,7 +12,8 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::encode::{self, NulPolicy};
+use crate::binary;
+use crate::encode::{self, EncodeError, NulPolicy};
 use crate::table::TableSpec;
 use crate::types::{ColumnType, Encoding};
 
@@ -60,6 +62,7 @@ pub struct Column {
 #[derive(Debug, Default)]
 pub struct Clock {
     millis: i64,
+    micros: i64,
     text: String,
     /// When the run began, in milliseconds since the epoch.
     pub started_millis: i64,
@@ -69,22 +72,24 @@ impl Clock {
     /// A clock for a run starting now.
     pub fn start() -> Clock {
         let mut clock = Clock::default();
-        clock.tick();
+        let _ = clock.tick();
         clock.started_millis = clock.millis;
         clock
     }
 
-    /// Read the time; the current millisecond and its text.
-    pub fn tick(&mut self) -> (i64, &str) {
+    /// Read the time; the current millisecond, the time in microseconds since PostgreSQL's
+    /// epoch and as text (both as of the millisecond's first reading).
+    pub fn tick(&mut self) -> (i64, i64, &str) {
         let now = chrono::Utc::now();
         let millis = now.timestamp_millis();
         if millis != self.millis || self.text.is_empty() {
             self.millis = millis;
+            self.micros = binary::pg_micros(&now.naive_utc());
             let mut text = Vec::with_capacity(32);
             encode::naive_into(&mut text, &now.naive_utc());
             self.text = String::from_utf8(text).unwrap_or_default();
         }
-        (self.millis, &self.text)
+        (self.millis, self.micros, &self.text)
     }
 }
 
@@ -129,6 +134,10 @@ pub struct Stream {
     pub duplicates: bool,
     /// Text of `_sdc_batched_at` for the batch.
     batched_at: String,
+    /// `_sdc_batched_at` in microseconds since PostgreSQL's epoch.
+    batched_at_micros: i64,
+    /// Whether rows are written in binary COPY format (every column has a binary encoder).
+    pub binary: bool,
     /// Whether the table was emptied for `load_method: overwrite` in this run.
     pub overwritten: bool,
     /// The SCHEMA message's `schema` and `key_properties` text, to notice a repeat.
@@ -298,6 +307,7 @@ impl Stream {
             .collect();
         let n = columns.len();
         let timed = columns.iter().any(|c| c.source != Source::Property);
+        let columns_binary = columns.iter().all(|c| c.ty.binary.is_some());
         Ok(Stream {
             name: name.to_string(),
             schema,
@@ -317,6 +327,8 @@ impl Stream {
             timed,
             duplicates: false,
             batched_at: String::new(),
+            batched_at_micros: 0,
+            binary: columns_binary,
             overwritten: false,
             signature: String::new(),
             slots: vec![None; n],
@@ -340,6 +352,7 @@ impl Stream {
                 .iter()
                 .map(|&k| self.columns[k].name.clone())
                 .collect(),
+            binary: self.binary,
         }
     }
 
@@ -422,11 +435,49 @@ impl Stream {
             }
         }
         let started = clock.started_millis;
-        let (millis, now) = if self.timed { clock.tick() } else { (0, "") };
+        let (millis, micros, now) = if self.timed { clock.tick() } else { (0, 0, "") };
         if self.rows == 0 {
             self.batched_at = now.to_string();
+            self.batched_at_micros = micros;
         }
         let row_start = self.buf.len();
+        if self.binary {
+            let row = BinaryRow {
+                time_extracted,
+                version,
+                millis,
+                micros,
+                now,
+                started,
+                nul,
+            };
+            let written = binary_row(
+                &mut self.buf,
+                &self.columns,
+                &self.slots,
+                text,
+                (self.batched_at_micros, &self.batched_at),
+                &row,
+            );
+            if let Err((column, e)) = written {
+                self.buf.truncate(row_start);
+                let column = &self.columns[column];
+                let name = &column.name;
+                // Worded as when the server refuses a text COPY value.
+                return Err(match e {
+                    EncodeError::Invalid(why) => format!(
+                        "stream `{}`, record on input line {line}, property `{name}` (column \
+                         type {}): PostgreSQL would refuse the value: {why}",
+                        self.name, column.ty.sql
+                    ),
+                    e => at(format!("property `{name}`: {e}")),
+                });
+            }
+            self.rows += 1;
+            self.unsent_rows += 1;
+            self.lines.push(line);
+            return Ok(());
+        }
         for (i, column) in self.columns.iter().enumerate() {
             if i > 0 {
                 self.buf.push(b'\t');
@@ -463,6 +514,59 @@ impl Stream {
         self.lines.push(line);
         Ok(())
     }
+}
+
+/// What a binary row needs besides the record.
+struct BinaryRow<'a> {
+    time_extracted: Option<&'a str>,
+    version: Option<i64>,
+    millis: i64,
+    micros: i64,
+    now: &'a str,
+    started: i64,
+    nul: NulPolicy,
+}
+
+/// Append a record (`text`, its column `slots` filled) as a binary COPY row; on failure the
+/// column's index and why (the caller drops the partial row).
+fn binary_row(
+    out: &mut Vec<u8>,
+    columns: &[Column],
+    slots: &[Option<(usize, usize)>],
+    text: &str,
+    (batched_micros, batched_text): (i64, &str),
+    row: &BinaryRow<'_>,
+) -> Result<(), (usize, EncodeError)> {
+    binary::row_start(out, columns.len());
+    for (i, column) in columns.iter().enumerate() {
+        let kind = column.ty.binary.unwrap_or(binary::Binary::Text);
+        let written = match column.source {
+            Source::Property => {
+                let raw = slots[i].map(|(a, b)| &text[a..b]);
+                binary::value(out, raw, kind, row.nul)
+            }
+            Source::ExtractedAt => match row.time_extracted {
+                Some(t) => binary::str_value(out, kind, t),
+                None => {
+                    binary::null(out);
+                    Ok(())
+                }
+            },
+            Source::ReceivedAt => binary::time_value(out, kind, row.micros, row.now),
+            Source::BatchedAt => binary::time_value(out, kind, batched_micros, batched_text),
+            Source::Sequence => binary::int_value(out, kind, row.millis),
+            Source::TableVersion => match row.version {
+                Some(v) => binary::int_value(out, kind, v),
+                None => {
+                    binary::null(out);
+                    Ok(())
+                }
+            },
+            Source::SyncStartedAt => binary::int_value(out, kind, row.started),
+        };
+        written.map_err(|e| (i, e))?;
+    }
+    Ok(())
 }
 
 /// Append a whole number's digits (no allocation: this runs for every record).

@@ -19,6 +19,8 @@ pub struct TableSpec {
     pub columns: Vec<(String, String)>,
     /// Key property columns (empty: append).
     pub keys: Vec<String>,
+    /// Whether the rows are in binary COPY format (else text).
+    pub binary: bool,
 }
 
 /// `(schema, table)` of a stream: the table is the last `-`-separated part of the name; the

@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use crate::binary::Binary;
+
 /// How values of a column are written into COPY text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -26,6 +28,8 @@ pub struct ColumnType {
     pub sql: String,
     /// How values are written.
     pub encoding: Encoding,
+    /// How values are written in binary COPY (`None`: only in text).
+    pub binary: Option<Binary>,
 }
 
 impl ColumnType {
@@ -43,6 +47,7 @@ impl ColumnType {
         ColumnType {
             sql: sql.to_string(),
             encoding,
+            binary: Binary::of(sql),
         }
     }
 
