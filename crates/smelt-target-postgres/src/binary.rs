@@ -252,6 +252,9 @@ pub fn timestamp(s: &str) -> Option<i64> {
     if let Some(t) = encode::converted(s) {
         return Some(pg_micros(&t));
     }
+    if let Some(micros) = plain_local(without_zone(s)) {
+        return Some(micros);
+    }
     let t = if s.len() == 10 {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .ok()?
@@ -274,6 +277,45 @@ pub fn timestamp(s: &str) -> Option<i64> {
         }
         _ => Some(micros),
     }
+}
+
+/// The common shape, read without chrono's format parsing (this runs for every value, and
+/// for every record's `time_extracted`): `YYYY-MM-DD(T| )HH:MM:SS[.f]` with at most six
+/// fraction digits, in microseconds since PostgreSQL's epoch. `None` for anything else (a
+/// leap second, more digits, another shape), which the general path then reads.
+fn plain_local(s: &str) -> Option<i64> {
+    use chrono::Datelike;
+    let b = s.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    let fraction = match &b[19..] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=6).contains(&digits.len()) => {
+            num(20, b.len())? * 10i64.pow(6 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(
+        i32::try_from(year).ok()?,
+        u32::try_from(month).ok()?,
+        u32::try_from(day).ok()?,
+    )?;
+    let days = i64::from(date.num_days_from_ce() - PG_EPOCH_DAYS_CE);
+    Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + fraction)
 }
 
 /// `s` without a trailing `Z` or numeric zone (`±HH`, `±HHMM`, `±HH:MM`) after a time.
@@ -371,4 +413,40 @@ fn numeric(out: &mut Vec<u8>, s: &str) -> Option<()> {
         out.extend_from_slice(&g.to_be_bytes());
     }
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_shape_reads_as_the_general_path_does() {
+        for text in [
+            "2024-01-02T01:04:05.500000+00:00",
+            "2024-01-02T01:04:05Z",
+            "2024-01-02 01:04:05.123",
+            "1999-12-31T23:59:59.999999",
+            "1970-01-01T00:00:00",
+            "0001-01-01 00:00:00.000001",
+            "2024-02-29T12:00:00.5",
+        ] {
+            let local = without_zone(text);
+            let general = chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S%.f")
+                .or_else(|_| chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S%.f"))
+                .unwrap();
+            assert_eq!(plain_local(local), Some(pg_micros(&general)), "{text}");
+            assert_eq!(timestamp(text), Some(pg_micros(&general)), "{text}");
+        }
+        for other in [
+            "2024-02-30T00:00:00",
+            "2024-01-02T24:00:00",
+            "2024-01-02T23:59:60",
+            "2024-01-02T01:04:05.1234567",
+            "2024-01-02T01:04",
+            "2024-1-02T01:04:05",
+            "+2024-01-02T01:04:05",
+        ] {
+            assert_eq!(plain_local(other), None, "{other}");
+        }
+    }
 }
